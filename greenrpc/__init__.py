@@ -1,0 +1,26 @@
+"""greenrpc: Go's net/rpc for Python on gevent.
+
+Register an object, serve it, and Go's jsonrpc client, a PHP script or netcat can call its
+methods over JSON on TCP. Importing greenrpc patches nothing; entry points call
+``gevent.monkey.patch_all()`` first.
+"""
+from __future__ import annotations
+
+from .client import Call, Client, dial
+from .errors import CallTimeout, ConnectionClosed, ProtocolError, RPCError, ServerError
+from .server import Server, serve
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Call",
+    "CallTimeout",
+    "Client",
+    "ConnectionClosed",
+    "ProtocolError",
+    "RPCError",
+    "Server",
+    "ServerError",
+    "dial",
+    "serve",
+]

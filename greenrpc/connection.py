@@ -1,0 +1,209 @@
+"""One server connection: read requests, run them concurrently as Go does, write the replies.
+
+How this works: the greenlet reading the socket (the leader) runs each call inline, which costs
+nothing when the call returns without blocking. A call that blocks (sleeps, does I/O, waits on a
+lock) switches to the hub; the hub's next round of callbacks finds a leader stuck inside a call
+and hands the reading to a fresh greenlet, while the stuck one finishes its call, sends its reply
+and ends. So a slow call never holds up the calls behind it, as with Go's goroutine per call,
+and a fast call does not pay for a greenlet. Every request completed by one read is handled
+before the next read, and the replies ready by then go out in one send.
+"""
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+import gevent
+from gevent import getcurrent
+from gevent.event import Event
+
+from .errors import ConnectionClosed, ProtocolError
+from .messages import Request, Response
+from .transport import Transport
+
+log = logging.getLogger("greenrpc")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-connection bounds; None disables a timeout."""
+
+    max_message_size: int = 4 << 20       # bytes in one request
+    max_inflight: int = 128               # calls running at once; reading pauses at the cap
+    message_timeout: Optional[float] = 30.0  # a started request must complete within this
+    idle_timeout: Optional[float] = None  # Go clients break on idle closes (PROTOCOL.md 1.2)
+    write_timeout: Optional[float] = 30.0  # a reply that cannot be sent for this long: close
+
+
+class Takeover:
+    """Finds leaders that yielded inside a call and starts a new leader for their connection."""
+
+    def __init__(self, spawn: Callable[..., Any] = gevent.spawn) -> None:
+        self.spawn = spawn
+        self._watched: list[Connection] = []
+        self._loop = gevent.get_hub().loop
+
+    def watch(self, conn: Connection) -> None:
+        conn.watched = True
+        if not self._watched:
+            self._loop.run_callback(self._check)
+        self._watched.append(conn)
+
+    def _check(self) -> None:
+        # Callbacks run in the hub, so every leader is suspended here: one still inside a call
+        # is blocked in it.
+        watched, self._watched = self._watched, []
+        for conn in watched:
+            conn.watched = False
+            if conn.calling:
+                conn.hand_over(self.spawn)
+
+
+class Connection:
+    """The requests and replies of one accepted socket."""
+
+    def __init__(self, transport: Transport, codec: Any, dispatch: Callable[[Request], Response],
+                 takeover: Takeover, limits: Limits, peer: str = "") -> None:
+        self.transport = transport
+        self.codec = codec
+        self.dispatch = dispatch
+        self.takeover = takeover
+        self.limits = limits
+        self.peer = peer
+        self.pending: deque[Any] = deque()  # decoded, not yet started
+        self.batch: list[bytes] = []        # encoded replies not yet written
+        self.leader: Any = None
+        self.calling = False   # the leader is inside a call
+        self.watched = False   # takeover will look at us in its next check
+        self.inflight = 0      # calls handed over to their own greenlet, not yet answered
+        self.draining = False
+        self._wakeup: Optional[Event] = None    # set whenever an in-flight call ends
+        self._finished: Optional[Event] = None  # set when the last leader has closed the socket
+
+    def serve(self, initial: bytes = b"") -> None:
+        """Run the connection until the peer is gone and every reply is written; then close."""
+        self.leader = getcurrent()
+        if initial:
+            try:
+                self.pending.extend(self.codec.feed(initial))
+            except ProtocolError as err:
+                self._stop_reading(err)
+        self._lead()
+        if self._finished is not None:
+            self._finished.wait()
+
+    def stop(self) -> None:
+        """Stop reading (the leader sees end of stream) and let in-flight calls answer."""
+        self.draining = True
+        self.transport.shutdown_read()
+
+    def hand_over(self, spawn: Callable[..., Any]) -> None:
+        """Called by Takeover from the hub: the leader is stuck in a call; start a new one."""
+        self.calling = False
+        self.inflight += 1
+        if self._wakeup is None:
+            self._wakeup = Event()
+            self._finished = Event()
+        self.leader = spawn(self._lead)
+
+    def _lead(self) -> None:
+        me = getcurrent()
+        transport = self.transport
+        limits = self.limits
+        try:
+            while not self.draining:
+                if self.pending and not self._run_pending(me):
+                    return  # handed over inside a call; the new leader goes on
+                if self.batch:
+                    self._flush_batch()
+                timeout = limits.message_timeout if self.codec.buffered else limits.idle_timeout
+                data = transport.recv(timeout)
+                if not data:
+                    self.pending.extend(self.codec.feed(b""))
+                    if not self._run_pending(me):
+                        return
+                    break
+                self.pending.extend(self.codec.feed(data))
+        except ProtocolError as err:
+            self._stop_reading(err)
+            if self.pending and not self._run_pending(me):
+                return
+        except TimeoutError:
+            log.info("closing %s: no progress within the timeout", self.peer)
+        except ConnectionClosed:
+            pass
+        self._finish()
+
+    def _run_pending(self, me: Any) -> bool:
+        """Answer the decoded requests; False if this greenlet stopped being the leader."""
+        pending = self.pending
+        batch = self.batch
+        encode = self.codec.encode
+        dispatch = self.dispatch
+        max_inflight = self.limits.max_inflight
+        while pending:
+            if self.inflight >= max_inflight:
+                self._wait_for_slot()
+            message = pending.popleft()
+            if type(message) is Response:  # the codec answered it already
+                batch.append(encode(message))
+                continue
+            self.calling = True
+            if not self.watched:
+                self.takeover.watch(self)
+            response = dispatch(message)
+            if self.leader is not me:
+                self._answer_late(response)
+                return False
+            self.calling = False
+            batch.append(encode(response))
+        return True
+
+    def _flush_batch(self) -> None:
+        batch = self.batch
+        data = batch[0] if len(batch) == 1 else b"".join(batch)
+        batch.clear()
+        self.transport.write(data)
+
+    def _wait_for_slot(self) -> None:
+        if self.batch:
+            self._flush_batch()
+        assert self._wakeup is not None  # inflight > 0 means a hand-over created it
+        while self.inflight >= self.limits.max_inflight:
+            self._wakeup.clear()
+            self._wakeup.wait()
+
+    def _answer_late(self, response: Response) -> None:
+        """Send the reply of a call that blocked, from the greenlet that ran it."""
+        try:
+            self.transport.write(self.codec.encode(response))
+        except ConnectionClosed:
+            pass
+        finally:
+            self.inflight -= 1
+            assert self._wakeup is not None
+            self._wakeup.set()
+
+    def _stop_reading(self, err: Exception) -> None:
+        log.info("closing %s after a bad message: %s", self.peer, err)
+        self.draining = True
+
+    def _finish(self) -> None:
+        # Stop reading, let every call already running write its reply, then close
+        # (PROTOCOL.md 1.2: replies to in-flight calls still arrive after a half-close).
+        self.draining = True
+        try:
+            if self.batch:
+                self._flush_batch()
+            while self.inflight:
+                assert self._wakeup is not None
+                self._wakeup.clear()
+                self._wakeup.wait()
+        except ConnectionClosed:
+            pass
+        finally:
+            self.transport.close()
+            if self._finished is not None:
+                self._finished.set()

@@ -1,0 +1,210 @@
+"""Services and functions by name: registration with Go's rules, argument binding, dispatch."""
+from __future__ import annotations
+
+import inspect
+import logging
+import typing
+from typing import Any, Callable, Optional
+
+from . import errors
+from .errors import ServerError
+from .messages import Request, Response
+from .schema import TypeMismatch, TypeSpec, spec_of
+
+log = logging.getLogger("greenrpc")
+
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+class Param:
+    """One parameter of an exposed method: its name, declared type and default."""
+
+    __slots__ = ("name", "spec", "convert", "default", "annotated")
+
+    def __init__(self, name: str, spec: TypeSpec, default: Any, annotated: bool) -> None:
+        self.name = name
+        self.spec = spec
+        self.convert = spec.convert
+        self.default = default
+        self.annotated = annotated
+
+    @property
+    def required(self) -> bool:
+        return self.default is inspect.Parameter.empty
+
+
+class Method:
+    """A callable exposed under one name, with what binding and encoding need to know."""
+
+    __slots__ = ("name", "function", "params", "positional", "var_positional", "var_keyword",
+                 "keyword_only", "result_spec", "encode_result", "doc", "calls", "errors")
+
+    def __init__(self, name: str, function: Callable[..., Any]) -> None:
+        self.name = name
+        self.function = function
+        self.doc = inspect.getdoc(function) or ""
+        self.calls = 0   # times the method ran (Go counts calls that returned an error too)
+        self.errors = 0  # times it raised
+        try:
+            signature = inspect.signature(function)
+            hints = typing.get_type_hints(function, include_extras=True)
+        except (TypeError, ValueError, NameError) as err:
+            raise TypeError(f"{name}: cannot read its signature ({err})") from None
+        params, keyword_only = [], []
+        self.var_positional = self.var_keyword = False
+        for p in signature.parameters.values():
+            if p.kind is inspect.Parameter.VAR_POSITIONAL:
+                self.var_positional = True
+                continue
+            if p.kind is inspect.Parameter.VAR_KEYWORD:
+                self.var_keyword = True
+                continue
+            try:
+                spec = spec_of(hints.get(p.name, Any))
+            except TypeError as err:
+                raise TypeError(f"{name}: parameter {p.name!r}: {err}") from None
+            param = Param(p.name, spec, p.default, p.name in hints)
+            (params if p.kind in _POSITIONAL else keyword_only).append(param)
+        self.params = tuple(params)
+        self.keyword_only = tuple(keyword_only)
+        self.positional = len(params)
+        returns = hints.get("return")
+        try:
+            self.result_spec = spec_of(returns) if returns not in (None, type(None)) else None
+        except TypeError as err:
+            raise TypeError(f"{name}: return annotation: {err}") from None
+        self.encode_result = self.result_spec.encode if self.result_spec is not None else None
+
+    def bind(self, request: Request) -> tuple[list[Any], dict[str, Any]]:
+        """Convert the request's arguments to the declared types; raise ServerError if they don't fit."""
+        try:
+            if request.dialect.lenient:
+                return self._bind_go(request.args), {}
+            return self._bind_strict(request.args or [], request.kwargs or {})
+        except TypeMismatch as err:
+            raise ServerError(str(err), errors.INVALID_PARAMS) from None
+
+    def _bind_go(self, args: list[Any]) -> list[Any]:
+        # Go's rules (PROTOCOL.md 2.2): the argument is params[0], extra elements are ignored and
+        # a missing or null argument stays at its zero value.
+        if self.positional == 1:
+            return [self.params[0].convert(args[0] if args else None)]
+        values = [p.convert(args[i] if i < len(args) else None)
+                  for i, p in enumerate(self.params)]
+        if self.var_positional:
+            values.extend(args[self.positional:])
+        return values
+
+    def _bind_strict(self, args: list[Any], kwargs: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
+        if len(args) > self.positional and not self.var_positional:
+            raise ServerError(f"{self.name} takes {self.positional} positional arguments but "
+                              f"{len(args)} were given", errors.INVALID_PARAMS)
+        values = [p.convert(v) for p, v in zip(self.params, args)]
+        named: dict[str, Any] = {}
+        for p in self.params[len(args):] + self.keyword_only:
+            if p.name in kwargs:
+                named[p.name] = p.convert(kwargs[p.name])
+            elif p.required:
+                raise ServerError(f"{self.name} missing required argument {p.name!r}",
+                                  errors.INVALID_PARAMS)
+        for key in kwargs:
+            if key not in named:
+                if not self.var_keyword:
+                    raise ServerError(f"{self.name} got an unexpected argument {key!r}",
+                                      errors.INVALID_PARAMS)
+                named[key] = kwargs[key]
+        if self.var_positional:
+            values.extend(args[self.positional:])
+        return values, named
+
+
+def _public_methods(obj: Any) -> dict[str, Callable[..., Any]]:
+    """Public methods defined by obj's class and its bases, never object's own or attributes."""
+    found: dict[str, Callable[..., Any]] = {}
+    for cls in reversed(type(obj).__mro__):
+        if cls is object:
+            continue
+        for attr, member in vars(cls).items():
+            if attr.startswith("_"):
+                continue
+            if isinstance(member, (staticmethod, classmethod)) or inspect.isfunction(member):
+                found[attr] = getattr(obj, attr)
+            else:
+                found.pop(attr, None)  # a subclass replaced the method with something else
+    return found
+
+
+class Registry:
+    """Every exposed method by its full name, and dispatch of requests to them."""
+
+    def __init__(self) -> None:
+        self.methods: dict[str, Method] = {}
+        self.services: dict[str, dict[str, Method]] = {}
+
+    def register(self, obj: Any, name: Optional[str] = None) -> None:
+        """Expose obj's public methods as "Name.Method" (Name defaults to its class name)."""
+        if isinstance(obj, type):
+            raise ValueError(f"register an instance, not the class: register({obj.__name__}())")
+        service = type(obj).__name__ if name is None else name
+        if not service:
+            raise ValueError(f"no service name for type {type(obj).__name__}: pass name=")
+        if service in self.services:
+            raise ValueError(f"service already defined: {service} "
+                             "(pass name= to register another instance under a new name)")
+        functions = _public_methods(obj)
+        if not functions:
+            raise ValueError(f"type {service} has no public methods to expose "
+                             "(names starting with '_' stay private)")
+        methods = {attr: Method(f"{service}.{attr}", fn) for attr, fn in sorted(functions.items())}
+        self.services[service] = methods
+        for method in methods.values():
+            self.methods[method.name] = method
+
+    def register_function(self, function: Callable[..., Any], name: Optional[str] = None) -> None:
+        """Expose one function under name (default: its __name__), exactly as written."""
+        full = name if name is not None else getattr(function, "__name__", "")
+        if not full or full == "<lambda>":
+            raise ValueError("a function needs a name: pass name=")
+        if full in self.methods:
+            raise ValueError(f"method already defined: {full}")
+        self.methods[full] = Method(full, function)
+
+    def lookup(self, name: str) -> Method:
+        """Return the method called name; raise ServerError with Go's text if there is none."""
+        method = self.methods.get(name)
+        if method is not None:
+            return method
+        dot = name.rfind(".")  # Go splits at the last dot (PROTOCOL.md 1.1)
+        if dot < 0:
+            text = errors.GO_ILL_FORMED
+        elif name[:dot] not in self.services:
+            text = errors.GO_NO_SERVICE
+        else:
+            text = errors.GO_NO_METHOD
+        raise ServerError(text.format(name=name), errors.METHOD_NOT_FOUND)
+
+    def dispatch(self, request: Request) -> Response:
+        """Run one request and return its response; never raises."""
+        method = self.methods.get(request.method)
+        try:
+            if method is None:
+                method = self.lookup(request.method)
+            if request.error is not None:
+                raise request.error
+            args, kwargs = method.bind(request)
+        except ServerError as err:
+            return Response(request, error=err)
+        method.calls += 1
+        try:
+            result = method.function(*args, **kwargs) if kwargs else method.function(*args)
+            if method.encode_result is not None:
+                result = method.encode_result(result)
+        except ServerError as err:
+            method.errors += 1
+            return Response(request, error=err)
+        except Exception as err:  # a failing method must never take its connection down
+            method.errors += 1
+            log.exception("method %s raised", method.name)
+            return Response(request, error=ServerError(str(err) or type(err).__name__,
+                                                       errors.INTERNAL_ERROR))
+        return Response(request, result)

@@ -1,0 +1,176 @@
+"""Server: register services, accept connections on one port, and stop without losing replies."""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket as stdlib_socket
+import threading
+from typing import Any, Callable, Optional
+
+import gevent
+from gevent import socket as gsocket
+from gevent.event import Event
+from gevent.pool import Pool
+from gevent.server import StreamServer
+
+from .connection import Connection, Limits, Takeover
+from .errors import ConnectionClosed
+from .registry import Registry
+from .transport import Address, Transport, format_address, parse_address
+from .wire import jsonrpc1
+
+log = logging.getLogger("greenrpc")
+
+DEFAULT_MAX_CONNECTIONS = 10000
+DEFAULT_STOP_TIMEOUT = 10.0
+
+
+def listen(address: Address, backlog: int = 1024) -> gsocket.socket:
+    """Bind a listening socket for "host:port" (port 0 picks one) or "unix:/path"."""
+    family, sockaddr = parse_address(address)
+    sock = gsocket.socket(family, stdlib_socket.SOCK_STREAM)
+    try:
+        if family == stdlib_socket.AF_UNIX:
+            if os.path.exists(sockaddr):
+                os.unlink(sockaddr)  # a stale socket file from an earlier run
+        else:
+            sock.setsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_REUSEADDR, 1)
+        sock.bind(sockaddr)
+        sock.listen(backlog)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+class Server:
+    """An RPC server: every registered object's public methods, on one port, for every client.
+
+    Limits and timeouts are keyword arguments (see ``Limits`` for their defaults);
+    ``max_connections`` bounds the accepted connections (accepting pauses at the bound).
+    """
+
+    def __init__(self, *, max_connections: int = DEFAULT_MAX_CONNECTIONS, **limits: Any) -> None:
+        self.registry = Registry()
+        self.limits = Limits(**limits)
+        self.max_connections = max_connections
+        self.connections: set[Connection] = set()
+        self._transports: set[Transport] = set()
+        self._stream_server: Optional[StreamServer] = None
+        self._pool: Optional[Pool] = None
+        self._takeover: Optional[Takeover] = None
+        self._stopped = Event()
+        self._stopping = False
+
+    def register(self, obj: Any, name: Optional[str] = None) -> None:
+        """Expose obj's public methods as "Name.Method" (Name defaults to its class name)."""
+        self.registry.register(obj, name)
+
+    def register_function(self, function: Callable[..., Any], name: Optional[str] = None) -> None:
+        """Expose one function under name (default: its __name__)."""
+        self.registry.register_function(function, name)
+
+    @property
+    def address(self) -> str:
+        """The address actually listened on (useful after binding port 0)."""
+        if self._stream_server is None:
+            raise RuntimeError("the server is not started")
+        return format_address(self._stream_server.socket.getsockname())
+
+    def start(self, address: Address = "127.0.0.1:0") -> str:
+        """Start accepting in the background and return the bound address."""
+        if self._stream_server is not None:
+            raise RuntimeError("the server is already started")
+        self._pool = Pool(self.max_connections)
+        self._takeover = Takeover()
+        self._stream_server = StreamServer(listen(address), self.serve_conn, spawn=self._pool)
+        self._stream_server.start()
+        log.info("greenrpc serving %d methods on %s", len(self.registry.methods), self.address)
+        return self.address
+
+    def serve(self, address: Address, *, handle_signals: bool = True,
+              grace: float = DEFAULT_STOP_TIMEOUT) -> None:
+        """Serve until stop(), or SIGTERM/SIGINT: the first drains for up to grace seconds."""
+        if not _sockets_patched():
+            log.warning("sockets are not monkey-patched: a method that blocks stalls every "
+                        "connection; call gevent.monkey.patch_all() first")
+        self.start(address)
+        if handle_signals and threading.current_thread() is threading.main_thread():
+            self._handle_signals(grace)
+        self._stopped.wait()
+
+    def stop(self, timeout: Optional[float] = DEFAULT_STOP_TIMEOUT) -> None:
+        """Stop accepting, let calls already read finish and answer, close, then return.
+
+        Connections still busy after timeout seconds are closed by force.
+        """
+        if self._stopping:
+            self._stopped.wait()
+            return
+        self._stopping = True
+        if self._stream_server is not None:
+            self._stream_server.close()
+        for conn in list(self.connections):
+            conn.stop()
+        for transport in list(self._transports):
+            transport.shutdown_read()
+        if self._pool is not None and not self._pool.join(timeout):
+            log.warning("stop: %d connections still busy after %ss, closing them",
+                        len(self._pool), timeout)
+            for transport in list(self._transports):
+                transport.close()
+            self._pool.kill(timeout=1)
+        self._stopped.set()
+
+    def _handle_signals(self, grace: float) -> None:
+        def on_signal() -> None:
+            if self._stopping:
+                log.warning("second signal: exiting now")
+                os._exit(1)
+            log.info("signal received: draining for up to %ss", grace)
+            gevent.spawn(self.stop, grace)
+
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            gevent.signal_handler(signum, on_signal)
+
+    def serve_conn(self, sock: Any, sockaddr: Any = None) -> None:
+        """Serve one connected socket until it closes (StreamServer calls this per connection)."""
+        peer = format_address(sockaddr) if sockaddr else "?"
+        if sock.family in (stdlib_socket.AF_INET, stdlib_socket.AF_INET6):
+            sock.setsockopt(stdlib_socket.IPPROTO_TCP, stdlib_socket.TCP_NODELAY, 1)
+        transport = Transport(sock, self.limits.write_timeout)
+        self._transports.add(transport)
+        try:
+            first = b"" if self._stopping else transport.recv(self.limits.idle_timeout)
+            if first:
+                self._serve_json(transport, first, peer)
+        except (ConnectionClosed, TimeoutError):
+            pass
+        finally:
+            self._transports.discard(transport)
+            transport.close()
+
+    def _serve_json(self, transport: Transport, first: bytes, peer: str) -> None:
+        assert self._takeover is not None
+        codec = jsonrpc1.ServerCodec(self.limits.max_message_size)
+        conn = Connection(transport, codec, self.registry.dispatch, self._takeover, self.limits,
+                          peer)
+        self.connections.add(conn)
+        try:
+            conn.serve(first)
+        finally:
+            self.connections.discard(conn)
+
+
+def _sockets_patched() -> bool:
+    from gevent import monkey
+    return bool(monkey.is_module_patched("socket"))
+
+
+def serve(address: Address, *objects: Any, **options: Any) -> None:
+    """Serve objects' public methods on address until SIGTERM/SIGINT; options go to Server."""
+    server = Server(**options)
+    for obj in objects:
+        server.register(obj)
+    server.serve(address)

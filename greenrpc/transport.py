@@ -1,0 +1,187 @@
+"""A connected gevent socket with bounded waits and coalesced writes of whole messages."""
+from __future__ import annotations
+
+import socket as stdlib_socket
+from typing import Any, Optional, Union
+
+import gevent
+from gevent import socket as gsocket
+from gevent.event import Event
+
+from .errors import ConnectionClosed
+
+DEFAULT_WRITE_TIMEOUT = 30.0
+DEFAULT_MAX_PENDING_WRITE = 4 << 20
+RECV_SIZE = 65536
+
+Address = Union[str, tuple[str, int]]
+
+
+def parse_address(address: Address) -> tuple[Any, Any]:
+    """Return (family, sockaddr) for "host:port", "[v6]:port", (host, port) or "unix:/path"."""
+    if isinstance(address, tuple):
+        host, port = address
+    elif address.startswith("unix:"):
+        return stdlib_socket.AF_UNIX, address[len("unix:"):]
+    else:
+        host, sep, port_text = address.rpartition(":")
+        if not sep or not port_text.isdigit():
+            raise ValueError(f"address {address!r} is not host:port (or unix:/path)")
+        port = int(port_text)
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    family = stdlib_socket.AF_INET6 if ":" in host else stdlib_socket.AF_INET
+    return family, (host or "0.0.0.0", port)
+
+
+def format_address(sockaddr: Any) -> str:
+    """Render a socket address the way parse_address reads it back."""
+    if isinstance(sockaddr, str):
+        return "unix:" + sockaddr
+    host, port = sockaddr[0], sockaddr[1]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def connect(address: Address, timeout: Optional[float]) -> gsocket.socket:
+    """Open a connection (TCP with Nagle off, or a unix socket) within timeout seconds."""
+    family, sockaddr = parse_address(address)
+    if family == stdlib_socket.AF_UNIX:
+        sock = gsocket.socket(stdlib_socket.AF_UNIX, stdlib_socket.SOCK_STREAM)
+        sock.settimeout(timeout)
+        try:
+            sock.connect(sockaddr)
+        except BaseException:
+            sock.close()
+            raise
+    else:
+        sock = gsocket.create_connection(sockaddr, timeout=timeout)
+        sock.setsockopt(stdlib_socket.IPPROTO_TCP, stdlib_socket.TCP_NODELAY, 1)
+    sock.settimeout(None)
+    return sock
+
+
+class Transport:
+    """Reads with optional timeouts; writes whole messages, several greenlets' writes coalesced.
+
+    A writer that finds another greenlet flushing leaves its bytes in the queue and returns (the
+    flusher sends them with its next send), unless the queue already holds more than
+    max_pending_write bytes: then it waits, which keeps a peer that stops reading from making
+    us buffer without bound. A send that makes no progress for write_timeout closes the socket.
+    """
+
+    def __init__(self, sock: Any, write_timeout: Optional[float] = DEFAULT_WRITE_TIMEOUT,
+                 max_pending_write: int = DEFAULT_MAX_PENDING_WRITE) -> None:
+        self.sock = sock
+        self.write_timeout = write_timeout
+        self.max_pending_write = max_pending_write
+        # A plain gevent socket exposes its non-blocking OS socket and its io watchers; using them
+        # directly skips a layer per call. Anything else (TLS) goes through its own methods.
+        self._raw = getattr(sock, "_sock", None) if type(sock) is gsocket.socket else None
+        self._hub = gevent.get_hub()
+        self._queue: list[bytes] = []
+        self._queued = 0
+        self._flushing = False
+        self._drained: Optional[Event] = None
+        self.closed = False
+        self.bytes_in = 0
+        self.bytes_out = 0
+
+    def recv(self, timeout: Optional[float] = None) -> bytes:
+        """Return the next bytes; b"" at end of stream. Raise TimeoutError or ConnectionClosed."""
+        raw = self._raw
+        try:
+            if raw is None:
+                self.sock.settimeout(timeout)
+                data: bytes = self.sock.recv(RECV_SIZE)
+            else:
+                while True:
+                    try:
+                        data = raw.recv(RECV_SIZE)
+                        break
+                    except BlockingIOError:
+                        self._wait(self.sock._read_event, timeout)
+        except (TimeoutError, gevent.Timeout):
+            raise TimeoutError("no bytes arrived in time") from None
+        except OSError as err:
+            raise ConnectionClosed(f"read failed: {err}") from None
+        self.bytes_in += len(data)
+        return data
+
+    def write(self, data: bytes) -> None:
+        """Queue data and send it, unless another greenlet is sending (it will send ours too)."""
+        if self.closed:
+            raise ConnectionClosed("connection is closed")
+        self._queue.append(data)
+        self._queued += len(data)
+        if not self._flushing:
+            self._flush()
+        elif self._queued > self.max_pending_write:
+            if self._drained is None:
+                self._drained = Event()
+            self._drained.clear()
+            if not self._drained.wait(self.write_timeout):
+                self.close()
+                raise ConnectionClosed("peer stopped reading replies")
+
+    def _flush(self) -> None:
+        self._flushing = True
+        try:
+            while self._queue:
+                queue = self._queue
+                data = queue[0] if len(queue) == 1 else b"".join(queue)
+                self._queue = []
+                self._queued = 0
+                self._send(data)
+        except (TimeoutError, gevent.Timeout):
+            self.close()
+            raise ConnectionClosed("peer stopped reading replies") from None
+        except OSError as err:
+            self.close()
+            raise ConnectionClosed(f"write failed: {err}") from None
+        finally:
+            self._flushing = False
+            if self._drained is not None:
+                self._drained.set()
+
+    def _send(self, data: bytes) -> None:
+        raw = self._raw
+        if raw is None:
+            self.sock.settimeout(self.write_timeout)
+            self.sock.sendall(data)
+            self.bytes_out += len(data)
+            return
+        view: Union[bytes, memoryview] = data
+        while True:
+            try:
+                sent = raw.send(view)
+            except BlockingIOError:
+                sent = 0
+            self.bytes_out += sent
+            if sent == len(view):
+                return
+            if sent and type(view) is bytes:
+                view = memoryview(view)
+            view = view[sent:]
+            self._wait(self.sock._write_event, self.write_timeout)
+
+    def _wait(self, watcher: Any, timeout: Optional[float]) -> None:
+        if timeout is None:
+            self._hub.wait(watcher)
+            return
+        with gevent.Timeout(timeout, TimeoutError):
+            self._hub.wait(watcher)
+
+    def shutdown_read(self) -> None:
+        """Make the reader see end of stream, while replies can still be written."""
+        try:
+            self.sock.shutdown(stdlib_socket.SHUT_RD)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            try:
+                self.sock.close()
+            except OSError:
+                pass

@@ -1,0 +1,175 @@
+"""Cut a byte stream into complete JSON values, as Go's streaming json.Decoder reads them.
+
+How this works: the stream is a sequence of JSON values with optional whitespace between them
+(PROTOCOL.md 2.1): glued, split across reads, pretty-printed, newline or not. Most clients end
+each value with a newline, and a newline can never sit inside a JSON token or string, so the fast
+path hands each line to ujson: if the line parses, it is exactly one complete value. Anything
+else (a value spread over lines, values glued on one line, no newline yet) goes to a scanner that
+hops between structural characters with regular expressions to find where the value ends, and
+remembers how far it got so a large value arriving in many pieces is scanned once.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Optional
+
+import ujson
+
+from ..errors import ProtocolError
+
+DEFAULT_MAX_MESSAGE_SIZE = 4 << 20
+
+_WHITESPACE = re.compile(rb"[ \t\r\n]*")
+_STRUCTURE = re.compile(rb'[{}\[\]"]')
+_STRING_END = re.compile(rb'(?:[^"\\]|\\.)*"', re.S)
+_SCALAR = re.compile(rb'[^ \t\r\n{}\[\]",:]*')
+_COMPACT = re.compile(rb'("(?:[^"\\]|\\.)*")|[ \t\r\n]+', re.S)
+
+
+def parse(raw: bytes) -> Any:
+    """Decode one complete JSON value; raise ProtocolError if it is not valid JSON."""
+    try:
+        return ujson.loads(raw)
+    except ValueError as err:
+        problem = err
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        # Go's decoder replaces invalid UTF-8 with U+FFFD instead of failing; so do we.
+        try:
+            return ujson.loads(raw.decode("utf-8", "replace"))
+        except ValueError as err:
+            problem = err
+    raise ProtocolError(f"invalid JSON: {problem}")
+
+
+def compact(raw: bytes) -> bytes:
+    """Remove the whitespace outside strings, keeping every literal exactly as written."""
+    return _COMPACT.sub(lambda m: m.group(1) or b"", raw)
+
+
+class JSONStream:
+    """Split incoming bytes into (value, raw bytes) pairs; one instance per connection direction."""
+
+    def __init__(self, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE) -> None:
+        self.max_message_size = max_message_size
+        self._buffer = b""
+        # Scanner progress inside an incomplete value at the start of _buffer: (offset, depth).
+        self._resume: Optional[tuple[int, int]] = None
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held for a value that has not completed yet."""
+        return len(self._buffer)
+
+    def feed(self, data: bytes) -> list[tuple[Any, bytes]]:
+        """Add bytes (b"" at end of stream) and return every value they complete.
+
+        Raises ProtocolError for invalid JSON, a value over max_message_size, or a value cut
+        off by the end of the stream.
+        """
+        eof = not data
+        buf = self._buffer + data if self._buffer else data
+        out: list[tuple[Any, bytes]] = []
+        pos = 0
+        size = len(buf)
+        limit = self.max_message_size
+        no_fast_before = 0  # lines already known to hold more than one value
+        loads = ujson.loads
+        while pos < size:
+            if self._resume is None and pos >= no_fast_before:
+                newline = buf.find(b"\n", pos)
+                if newline != -1 and newline - pos <= limit:
+                    line = buf[pos:newline]
+                    try:
+                        out.append((loads(line), line))
+                        pos = newline + 1
+                        continue
+                    except ValueError:
+                        no_fast_before = newline
+            start, end, self._resume = find_value(buf, pos, eof, self._resume)
+            if start is None:  # only whitespace left
+                pos = size
+                break
+            if end is None:  # incomplete value
+                pos = start
+                if size - start > limit:
+                    raise ProtocolError(f"message exceeds {limit} bytes")
+                break
+            if end - start > limit:
+                raise ProtocolError(f"message exceeds {limit} bytes")
+            raw = buf[start:end]
+            out.append((parse(raw), raw))
+            pos = end
+        if self._resume is not None and pos:
+            offset, depth = self._resume
+            self._resume = (offset - pos, depth)
+        self._buffer = buf[pos:] if pos < size else b""
+        if eof and self._buffer:
+            self._buffer = b""
+            self._resume = None
+            raise ProtocolError("stream ended inside a message")
+        return out
+
+
+def find_value(buf: bytes, pos: int, eof: bool = True,
+               resume: Optional[tuple[int, int]] = None
+               ) -> tuple[Optional[int], Optional[int], Optional[tuple[int, int]]]:
+    """Find the JSON value at or after pos: (start, end, resume).
+
+    start is None if only whitespace remains; end is None while the value is incomplete, and
+    resume then records how far the scan got, to pass back when more bytes have arrived.
+    """
+    start = _WHITESPACE.match(buf, pos).end()  # type: ignore[union-attr]
+    if start >= len(buf):
+        return None, None, None
+    first = buf[start]
+    if first == 0x22:  # '"': a string value
+        match = _STRING_END.match(buf, start + 1)
+        return start, (match.end() if match else None), None
+    if first not in b"{[":
+        end = _SCALAR.match(buf, start).end()  # type: ignore[union-attr]
+        if end == start:  # a stray structural character such as '}' or ','
+            return start, start + 1, None
+        if end == len(buf) and not eof:
+            return start, None, None  # a number may continue in the next read
+        return start, end, None
+    offset, depth = resume if resume is not None else (start, 0)
+    search = _STRUCTURE.search
+    while True:
+        match = search(buf, offset)
+        if match is None:
+            return start, None, (len(buf), depth)
+        char = buf[match.start()]
+        if char == 0x22:
+            string = _STRING_END.match(buf, match.end())
+            if string is None:
+                return start, None, (match.start(), depth)
+            offset = string.end()
+            continue
+        offset = match.end()
+        depth += 1 if char in b"{[" else -1
+        if depth == 0:
+            return start, offset, None
+
+
+def member_text(raw: bytes, name: str) -> Optional[bytes]:
+    """Return the compacted text of an object member, its name matched case-insensitively.
+
+    The last matching member wins, as in Go's decoder. raw must be one valid JSON object.
+    """
+    found = None
+    pos = _WHITESPACE.match(raw, 0).end() + 1  # type: ignore[union-attr]
+    while True:
+        pos = _WHITESPACE.match(raw, pos).end()  # type: ignore[union-attr]
+        if pos >= len(raw) or raw[pos] != 0x22:
+            return found
+        key_end = _STRING_END.match(raw, pos + 1).end()  # type: ignore[union-attr]
+        key = ujson.loads(raw[pos:key_end])
+        colon = _WHITESPACE.match(raw, key_end).end()  # type: ignore[union-attr]
+        start, end, _ = find_value(raw, colon + 1)
+        if start is None or end is None:
+            return found
+        if key.lower() == name:
+            found = compact(raw[start:end])
+        pos = _WHITESPACE.match(raw, end).end() + 1  # type: ignore[union-attr]
