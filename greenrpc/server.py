@@ -18,7 +18,7 @@ from .connection import Connection, Limits, Takeover
 from .errors import ConnectionClosed
 from .registry import Registry
 from .transport import Address, Transport, format_address, parse_address
-from .wire import jsonrpc1
+from .wire import detect_protocol, jsonrpc1
 
 log = logging.getLogger("greenrpc")
 
@@ -144,7 +144,8 @@ class Server:
         try:
             first = b"" if self._stopping else transport.recv(self.limits.idle_timeout)
             if first:
-                self._serve_json(transport, first, peer)
+                handlers = {"json": self._serve_json}
+                handlers[detect_protocol(first)](transport, first, peer)
         except (ConnectionClosed, TimeoutError):
             pass
         finally:

@@ -28,3 +28,11 @@ class ClientCodec(Protocol):
     def encode(self, method: str, params: Any, id: int) -> bytes: ...
 
     def feed(self, data: bytes) -> list[Reply]: ...
+
+
+def detect_protocol(prefix: bytes) -> str:
+    """Name the protocol a connection speaks from its first bytes.
+
+    "json" is Go's jsonrpc value stream (and JSON-RPC 2.0 on the same stream).
+    """
+    return "json"
