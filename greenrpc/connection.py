@@ -86,10 +86,7 @@ class Connection:
         """Run the connection until the peer is gone and every reply is written; then close."""
         self.leader = getcurrent()
         if initial:
-            try:
-                self.pending.extend(self.codec.feed(initial))
-            except ProtocolError as err:
-                self._stop_reading(err)
+            self._feed(initial)
         self._lead()
         if self._finished is not None:
             self._finished.wait()
@@ -113,28 +110,32 @@ class Connection:
         transport = self.transport
         limits = self.limits
         try:
-            while not self.draining:
+            while True:
                 if self.pending and not self._run_pending(me):
                     return  # handed over inside a call; the new leader goes on
                 if self.batch:
                     self._flush_batch()
+                if self.draining:
+                    break
                 timeout = limits.message_timeout if self.codec.buffered else limits.idle_timeout
                 data = transport.recv(timeout)
+                self._feed(data)
                 if not data:
-                    self.pending.extend(self.codec.feed(b""))
-                    if not self._run_pending(me):
-                        return
-                    break
-                self.pending.extend(self.codec.feed(data))
-        except ProtocolError as err:
-            self._stop_reading(err)
-            if self.pending and not self._run_pending(me):
-                return
+                    self.draining = True
         except TimeoutError:
             log.info("closing %s: no progress within the timeout", self.peer)
         except ConnectionClosed:
             pass
         self._finish()
+
+    def _feed(self, data: bytes) -> None:
+        try:
+            self.pending.extend(self.codec.feed(data))
+        except ProtocolError as err:
+            if data:
+                log.info("closing %s after a bad message: %s", self.peer, err)
+            self.draining = True
+            self.pending.extend(err.completed)  # whole requests before the break still count
 
     def _run_pending(self, me: Any) -> bool:
         """Answer the decoded requests; False if this greenlet stopped being the leader."""
@@ -185,10 +186,6 @@ class Connection:
             self.inflight -= 1
             assert self._wakeup is not None
             self._wakeup.set()
-
-    def _stop_reading(self, err: Exception) -> None:
-        log.info("closing %s after a bad message: %s", self.peer, err)
-        self.draining = True
 
     def _finish(self) -> None:
         # Stop reading, let every call already running write its reply, then close

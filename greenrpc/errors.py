@@ -1,7 +1,7 @@
 """The exceptions greenrpc raises and the error texts and codes it puts on the wire."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 # JSON-RPC 2.0 reserved codes (spec section 5.1).
 PARSE_ERROR = -32700
@@ -40,7 +40,15 @@ class ServerError(RPCError):
 
 
 class ProtocolError(RPCError):
-    """Bytes broke the wire format; the connection cannot continue."""
+    """Bytes broke the wire format; the connection cannot continue.
+
+    ``completed`` holds the messages that arrived whole before the break: Go still answers
+    them (PROTOCOL.md 2.2), so the reader handles them before it stops.
+    """
+
+    def __init__(self, message: str, completed: Optional[list[Any]] = None) -> None:
+        super().__init__(message)
+        self.completed: list[Any] = completed if completed is not None else []
 
 
 class ConnectionClosed(RPCError):

@@ -180,8 +180,15 @@ def _numeric(base: Any, kind: Optional[GoKind]) -> TypeSpec:
     return TypeSpec(Kind.INT if kind.signed else Kind.UINT, kind.name, bits=kind.bits)
 
 
+def go_package(cls: type) -> str:
+    """The package part of a Go type string for a Python class: its module's last component."""
+    module = cls.__module__.rpartition(".")[2]
+    return "main" if module == "__main__" else module
+
+
 def _struct(cls: type) -> TypeSpec:
-    spec = TypeSpec(Kind.STRUCT, cls.__name__, cls=cls)
+    # Go's type strings qualify named types ("main.ArithRequest"); its field errors use the bare name.
+    spec = TypeSpec(Kind.STRUCT, f"{go_package(cls)}.{cls.__name__}", cls=cls)
     _cache[cls] = spec  # before the fields, so a self-referencing struct finds itself
     hints = typing.get_type_hints(cls, include_extras=True)
     fields = []
@@ -387,6 +394,7 @@ def _convert_struct(spec: TypeSpec) -> Convert:
     assert spec.cls is not None
     cls = spec.cls
     go_name = spec.go_name
+    struct_name = cls.__name__
     fields = spec.fields
     exact = {f.name: (f.name, f.spec.convert) for f in fields}
     folded = {f.name.lower(): pair for f, pair in zip(fields, exact.values())}
@@ -408,7 +416,7 @@ def _convert_struct(spec: TypeSpec) -> Convert:
             except TypeMismatch as err:
                 # Go reports the innermost struct and the whole field path (decode.go addErrorContext).
                 if not err.struct:
-                    err.struct, err.field = go_name, name
+                    err.struct, err.field = struct_name, name
                 else:
                     err.field = f"{name}.{err.field}"
                 raise

@@ -77,14 +77,34 @@ def result_text(result: Any) -> str:
             raise ServerError(f"json: unsupported type: {type(result).__name__}",
                               errors.INTERNAL_ERROR) from None
     except OverflowError:
-        raise ServerError("json: unsupported value: NaN", errors.INTERNAL_ERROR) from None
+        raise _unsupported(result) from None
     if "NaN" in text or "Infinity" in text:
         # ujson writes NaN and Infinity by default; JSON has neither, so check precisely.
         try:
             _dumps(plain(result), allow_nan=False)
         except OverflowError:
-            raise ServerError("json: unsupported value: NaN", errors.INTERNAL_ERROR) from None
+            raise _unsupported(result) from None
     return text
+
+
+def _unsupported(result: Any) -> ServerError:
+    """Go's error for a float JSON cannot carry, naming it as Go does (NaN, +Inf, -Inf)."""
+    pending = [plain(result)]
+    while pending:
+        value = pending.pop()
+        if type(value) is float and value != value:
+            name = "NaN"
+            break
+        if type(value) is float and value in (float("inf"), float("-inf")):
+            name = "+Inf" if value > 0 else "-Inf"
+            break
+        if type(value) is list:
+            pending.extend(value)
+        elif type(value) is dict:
+            pending.extend(value.values())
+    else:
+        name = "NaN"
+    return ServerError(f"json: unsupported value: {name}", errors.INTERNAL_ERROR)
 
 
 def encode_response(response: Response) -> bytes:
@@ -146,7 +166,21 @@ class ServerCodec:
         return self.stream.buffered
 
     def feed(self, data: bytes) -> list[Any]:
-        return [decode_request(value, raw) for value, raw in self.stream.feed(data)]
+        try:
+            pairs, broken = self.stream.feed(data), None
+        except ProtocolError as err:
+            pairs, broken = err.completed, err
+        requests: list[Any] = []
+        for value, raw in pairs:
+            try:
+                requests.append(decode_request(value, raw))
+            except ProtocolError as err:
+                err.completed = requests  # Go stops reading at the first undecodable request
+                raise
+        if broken is not None:
+            broken.completed = requests
+            raise broken
+        return requests
 
     def encode(self, response: Response) -> bytes:
         return encode_response(response)

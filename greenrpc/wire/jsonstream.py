@@ -68,9 +68,19 @@ class JSONStream:
         Raises ProtocolError for invalid JSON, a value over max_message_size, or a value cut
         off by the end of the stream.
         """
+        out: list[tuple[Any, bytes]] = []
+        try:
+            self._feed(data, out)
+        except ProtocolError as err:
+            self._buffer = b""
+            self._resume = None
+            err.completed = out
+            raise
+        return out
+
+    def _feed(self, data: bytes, out: list[tuple[Any, bytes]]) -> None:
         eof = not data
         buf = self._buffer + data if self._buffer else data
-        out: list[tuple[Any, bytes]] = []
         pos = 0
         size = len(buf)
         limit = self.max_message_size
@@ -106,10 +116,7 @@ class JSONStream:
             self._resume = (offset - pos, depth)
         self._buffer = buf[pos:] if pos < size else b""
         if eof and self._buffer:
-            self._buffer = b""
-            self._resume = None
             raise ProtocolError("stream ended inside a message")
-        return out
 
 
 def find_value(buf: bytes, pos: int, eof: bool = True,

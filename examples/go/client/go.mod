@@ -1,0 +1,3 @@
+module greenrpc.example/client
+
+go 1.19

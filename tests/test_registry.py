@@ -1,0 +1,162 @@
+"""Registration with Go's rules, argument binding per dialect, and dispatch to responses."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from greenrpc import errors
+from greenrpc.errors import ServerError
+from greenrpc.messages import Dialect, Request
+from greenrpc.registry import Registry
+
+
+@dataclass
+class Args:
+    A: int
+    B: int
+
+
+class Calc:
+    calls = 0  # a class attribute, not a method: never exposed
+
+    def Add(self, args: Args) -> int:
+        return args.A + args.B
+
+    def Pair(self, a: int, b: str = "x") -> list[Any]:
+        return [a, b]
+
+    def Fail(self, code: int) -> None:
+        if code:
+            raise ServerError("custom", code=code, data={"why": "asked"})
+        raise KeyError("k")
+
+    def _hidden(self) -> int:
+        return 1
+
+    @staticmethod
+    def Static(x: int) -> int:
+        return x * 2
+
+
+class Base:
+    def Inherited(self) -> str:
+        return "base"
+
+
+class Child(Base):
+    pass
+
+
+def go(method: str, *args: Any) -> Request:
+    return Request(method, list(args), 1, Dialect.GO_JSON)
+
+
+def strict(method: str, args: Any = None, kwargs: Any = None) -> Request:
+    return Request(method, args or [], 1, Dialect.JSON_RPC2, kwargs=kwargs)
+
+
+@pytest.fixture
+def registry() -> Registry:
+    reg = Registry()
+    reg.register(Calc())
+    reg.register(Child())
+    reg.register(Calc(), name="Calc.v1")
+    return reg
+
+
+def test_public_methods_only(registry: Registry) -> None:
+    assert set(registry.services["Calc"]) == {"Add", "Pair", "Fail", "Static"}
+    assert "Child.Inherited" in registry.methods
+    for name in ("Calc._hidden", "Calc.calls", "Calc.__init__", "Calc.__class__", "Child.__eq__"):
+        assert registry.dispatch(go(name)).error is not None
+
+
+def test_registration_errors_have_hints() -> None:
+    reg = Registry()
+    reg.register(Calc())
+    with pytest.raises(ValueError, match="already defined: Calc .*name="):
+        reg.register(Calc())
+    with pytest.raises(ValueError, match="no public methods"):
+        reg.register(object())
+    with pytest.raises(ValueError, match=r"instance, not the class: register\(Calc\(\)\)"):
+        reg.register(Calc)
+    with pytest.raises(ValueError, match="no service name"):
+        reg.register(Calc(), name="")
+
+    class Bad:
+        def M(self, x: set[int]) -> None: ...
+    with pytest.raises(TypeError, match="Bad.M: parameter 'x'"):
+        reg.register(Bad())
+
+
+def test_lookup_texts_match_go(registry: Registry) -> None:
+    def text(name: str) -> str:
+        return registry.dispatch(go(name, {})).error.message  # type: ignore[union-attr]
+    assert text("Add") == "rpc: service/method request ill-formed: Add"
+    assert text("Calc.Nope") == "rpc: can't find method Calc.Nope"
+    assert text("Nope.Add") == "rpc: can't find service Nope.Add"
+    assert text("Calc.") == "rpc: can't find method Calc."
+    assert registry.dispatch(go("Calc.v1.Add", {"A": 1, "B": 2})).result == 3
+
+
+def test_go_binding_uses_first_element_and_zero_values(registry: Registry) -> None:
+    assert registry.dispatch(go("Calc.Add", {"A": 2, "B": 3}, "ignored")).result == 5
+    assert registry.dispatch(go("Calc.Add")).result == 0
+    assert registry.dispatch(go("Calc.Add", None)).result == 0
+    assert registry.dispatch(go("Calc.Static", 21)).result == 42
+    assert registry.dispatch(go("Calc.Pair", 1)).result == [1, ""]  # Go: zero, not the default
+
+
+def test_strict_binding_positional_and_named(registry: Registry) -> None:
+    assert registry.dispatch(strict("Calc.Pair", [1, "y"])).result == [1, "y"]
+    assert registry.dispatch(strict("Calc.Pair", kwargs={"a": 4})).result == [4, "x"]
+    for request in (strict("Calc.Pair", [1, "y", 3]), strict("Calc.Pair"),
+                    strict("Calc.Pair", kwargs={"a": 1, "c": 2}),
+                    strict("Calc.Pair", ["1"])):
+        error = registry.dispatch(request).error
+        assert error is not None and error.code == errors.INVALID_PARAMS, request
+
+
+def test_type_errors_are_invalid_params_with_go_text(registry: Registry) -> None:
+    error = registry.dispatch(go("Calc.Add", {"A": "1"})).error
+    assert error is not None and error.code == errors.INVALID_PARAMS
+    assert error.message == "json: cannot unmarshal string into Go struct field Args.A of type int"
+
+
+def test_params_error_is_reported_after_lookup(registry: Registry) -> None:
+    missing = ServerError(errors.GO_MISSING_PARAMS, errors.INVALID_PARAMS)
+    request = Request("Calc.Nope", [], 1, Dialect.GO_JSON, error=missing)
+    assert registry.dispatch(request).error.message == "rpc: can't find method Calc.Nope"  # type: ignore[union-attr]
+    request = Request("Calc.Add", [], 1, Dialect.GO_JSON, error=missing)
+    assert registry.dispatch(request).error is missing
+
+
+def test_exceptions_become_errors_and_tracebacks_are_logged(
+        registry: Registry, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.ERROR, logger="greenrpc"):
+        error = registry.dispatch(go("Calc.Fail", 0)).error
+    assert error is not None and error.message == "'k'" and error.code == errors.INTERNAL_ERROR
+    assert "Traceback" in caplog.text and "KeyError" in caplog.text
+    chosen = registry.dispatch(go("Calc.Fail", 7)).error
+    assert chosen is not None and (chosen.code, chosen.data) == (7, {"why": "asked"})
+
+
+def test_call_counts(registry: Registry) -> None:
+    method = registry.methods["Calc.Add"]
+    registry.dispatch(go("Calc.Add", {"A": 1}))
+    registry.dispatch(go("Calc.Add", {"A": "bad"}))  # undecodable args do not count (Go)
+    assert method.calls == 1
+    registry.dispatch(go("Calc.Fail", 0))
+    assert (registry.methods["Calc.Fail"].calls, registry.methods["Calc.Fail"].errors) == (1, 1)
+
+
+def test_register_function_names() -> None:
+    reg = Registry()
+    reg.register_function(lambda a, b: a + b, name="add")
+    reg.register_function(len)
+    assert reg.dispatch(strict("add", [1, 2])).result == 3
+    with pytest.raises(ValueError):
+        reg.register_function(lambda: 0)
