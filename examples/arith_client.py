@@ -6,8 +6,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import greenrpc  # noqa: E402
 from arith import Args, Product, Quotient  # noqa: E402
+
+import greenrpc  # noqa: E402
 
 
 def main() -> None:

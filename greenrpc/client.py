@@ -29,7 +29,7 @@ class Call:
         self.id = id
         self.method = method
         self.result_type = result_type
-        self._result = AsyncResult()
+        self._result: AsyncResult[Any] = AsyncResult()
 
     def ready(self) -> bool:
         return bool(self._result.ready())

@@ -9,7 +9,7 @@ from typing import Any, Callable, Optional
 from . import errors
 from .errors import ServerError
 from .messages import Request, Response
-from .schema import TypeMismatch, TypeSpec, spec_of
+from .schema import Kind, TypeMismatch, TypeSpec, spec_of
 
 log = logging.getLogger("greenrpc")
 
@@ -50,7 +50,8 @@ class Method:
             hints = typing.get_type_hints(function, include_extras=True)
         except (TypeError, ValueError, NameError) as err:
             raise TypeError(f"{name}: cannot read its signature ({err})") from None
-        params, keyword_only = [], []
+        params: list[Param] = []
+        keyword_only: list[Param] = []
         self.var_positional = self.var_keyword = False
         for p in signature.parameters.values():
             if p.kind is inspect.Parameter.VAR_POSITIONAL:
@@ -74,6 +75,17 @@ class Method:
         except TypeError as err:
             raise TypeError(f"{name}: return annotation: {err}") from None
         self.encode_result = self.result_spec.encode if self.result_spec is not None else None
+
+    def zero_result(self) -> Any:
+        """What a None result means for the declared type: Go's zero value, or None for pointers.
+
+        Go's client drops the whole connection when a reply does not decode into its reply
+        type (client.go input()), so a method declared "-> int" that returns None sends 0.
+        """
+        spec = self.result_spec
+        if spec is None or spec.kind in (Kind.POINTER, Kind.ANY):
+            return None
+        return spec.encode(spec.zero())
 
     def bind(self, request: Request) -> tuple[list[Any], dict[str, Any]]:
         """Convert the request's arguments to the declared types; raise ServerError if they don't fit."""
@@ -198,7 +210,7 @@ class Registry:
         try:
             result = method.function(*args, **kwargs) if kwargs else method.function(*args)
             if method.encode_result is not None:
-                result = method.encode_result(result)
+                result = method.encode_result(result) if result is not None else method.zero_result()
         except ServerError as err:
             method.errors += 1
             return Response(request, error=err)

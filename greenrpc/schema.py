@@ -13,6 +13,7 @@ import base64
 import binascii
 import dataclasses
 import enum
+import functools
 import math
 import types
 import typing
@@ -201,9 +202,9 @@ def _struct(cls: type) -> TypeSpec:
                                 "since no peer can set it")
             continue
         fspec = spec_of(hints.get(f.name, Any))
+        zero: Callable[[], Any]
         if f.default is not dataclasses.MISSING:
-            default = f.default
-            zero: Callable[[], Any] = lambda default=default: default  # noqa: E731
+            zero = functools.partial(_identity, f.default)
         elif f.default_factory is not dataclasses.MISSING:
             zero = f.default_factory
         else:

@@ -160,3 +160,24 @@ def test_register_function_names() -> None:
     assert reg.dispatch(strict("add", [1, 2])).result == 3
     with pytest.raises(ValueError):
         reg.register_function(lambda: 0)
+
+
+def test_none_from_a_declared_type_is_its_zero_value() -> None:
+    class Typed:
+        def Count(self) -> int:
+            return None  # type: ignore[return-value]
+
+        def Point(self) -> Args:
+            return None  # type: ignore[return-value]
+
+        def Maybe(self) -> int | None:
+            return None
+
+        def Untyped(self):  # type: ignore[no-untyped-def]
+            return None
+    reg = Registry()
+    reg.register(Typed())
+    assert reg.dispatch(go("Typed.Count")).result == 0
+    assert reg.dispatch(go("Typed.Point")).result == {"A": 0, "B": 0}
+    assert reg.dispatch(go("Typed.Maybe")).result is None
+    assert reg.dispatch(go("Typed.Untyped")).result is None
