@@ -1,0 +1,76 @@
+"""The Docker image: built from this tree, run, and called by Go's stock jsonrpc client."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from typing import Iterator
+
+import pytest
+
+from tests.support import ROOT, run
+from tests.test_examples import EXPECTED, free_port, wait_for_port
+
+pytestmark = pytest.mark.docker
+
+
+def docker(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return run(["docker", *args], timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def image() -> Iterator[str]:
+    if os.environ.get("GREENRPC_SKIP_DOCKER") == "1":
+        pytest.skip("GREENRPC_SKIP_DOCKER=1")
+    assert shutil.which("docker"), "the docker command is missing (see .ci/run)"
+    engine = docker("version", "--format", "{{.Server.Version}}")
+    assert engine.returncode == 0, f"no Docker engine (set DOCKER_HOST; see .ci/run): {engine.stderr}"
+    tag = f"greenrpc-test:{uuid.uuid4().hex[:8]}"
+    build = docker("build", "--network", "host", "--force-rm", "-t", tag, str(ROOT), timeout=600)
+    assert build.returncode == 0, build.stdout + build.stderr
+    yield tag
+    docker("rmi", "-f", tag)
+
+
+@pytest.fixture
+def container(image: str) -> Iterator[tuple[str, str]]:
+    port = free_port()
+    started = docker("run", "-d", "--network", "host", "-e", f"GREENRPC_LISTEN=127.0.0.1:{port}",
+                     image)
+    assert started.returncode == 0, started.stderr
+    container_id = started.stdout.strip()
+    try:
+        wait_for_port(port, timeout=30)
+        yield container_id, f"127.0.0.1:{port}"
+    finally:
+        docker("rm", "-f", container_id)
+
+
+def test_image_answers_go_client_as_non_root(container: tuple[str, str], tmp_path: object) -> None:
+    container_id, address = container
+    binary = f"{tmp_path}/client"
+    build = subprocess.run(["go", "build", "-o", binary, "."], cwd=ROOT / "examples" / "go" / "client",
+                           capture_output=True, text=True, timeout=300)
+    assert build.returncode == 0, build.stderr
+    done = run([binary, address])
+    assert done.stdout.splitlines() == EXPECTED, done.stderr
+    assert docker("exec", container_id, "id", "-u").stdout.strip() == "10001"
+
+
+def test_healthcheck_reports_healthy_and_stop_exits_cleanly(container: tuple[str, str]) -> None:
+    container_id, _ = container
+    deadline = time.monotonic() + 40
+    status = ""
+    while time.monotonic() < deadline:
+        status = docker("inspect", "--format", "{{.State.Health.Status}}", container_id).stdout.strip()
+        if status == "healthy":
+            break
+        time.sleep(0.5)
+    assert status == "healthy"
+    stopped = docker("stop", "--time", "10", container_id, timeout=30)
+    assert stopped.returncode == 0
+    code = docker("inspect", "--format", "{{.State.ExitCode}}", container_id).stdout.strip()
+    assert code == "0"  # SIGTERM drained, not killed
+    assert "draining" in docker("logs", container_id).stderr
