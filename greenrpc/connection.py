@@ -126,6 +126,8 @@ class Connection:
             log.info("closing %s: no progress within the timeout", self.peer)
         except ConnectionClosed:
             pass
+        except Exception:  # a bug here must not leave the connection half-alive
+            log.exception("closing %s after an internal error", self.peer)
         self._finish()
 
     def _feed(self, data: bytes) -> None:
