@@ -1,0 +1,258 @@
+"""Measure greenrpc against Go's own net/rpc/jsonrpc server, side by side, in one run.
+
+    python3 benchmarks/run.py                       # every scenario, 3 runs of 10 s each
+    python3 benchmarks/run.py --scenarios S1,S4 --duration 5 --runs 1
+    python3 benchmarks/run.py --idle 20000          # RSS per idle connection only
+
+Each server (greenrpc serving examples/arith.py, Go's jsonrpc.ServeConn, a naive gevent server)
+is started pinned to core 0; the load generator (benchmarks/go/loadgen, Go standard library) runs
+pinned to core 1 and verifies every reply. Servers take turns within each run, so drift on a noisy
+machine hits them alike; the medians and their ratio to Go are printed, and written to
+BENCHMARKS.md and a PNG plot with --write.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+SCENARIOS = {  # name: (connections, requests outstanding per connection)
+    "S1": (1, 1),
+    "S2": (50, 1),
+    "S3": (1, 100),
+    "S4": (8, 32),
+    "S5": (1000, 1),
+}
+TITLES = {
+    "S1": "1 connection, depth 1",
+    "S2": "50 connections, depth 1",
+    "S3": "1 connection, 100 pipelined",
+    "S4": "8 connections x 32 pipelined",
+    "S5": "1,000 connections, depth 1",
+}
+SERVER_CORE, LOADER_CORE = "0", "1"
+FD_HARD_LIMIT = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+
+
+def build_go(name: str, out_dir: Path) -> Path:
+    """Compile benchmarks/go/<name>/main.go (standard library only)."""
+    binary = out_dir / name
+    env = dict(os.environ, GO111MODULE="off")
+    env.setdefault("GOCACHE", str(Path(tempfile.gettempdir()) / "greenrpc-gocache"))
+    subprocess.run(["go", "build", "-o", str(binary), "main.go"], cwd=HERE / "go" / name,
+                   check=True, env=env, timeout=600)
+    return binary
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def raise_fd_limit() -> None:
+    """Let a child use as many descriptors as this machine allows (its hard limit)."""
+    resource.setrlimit(resource.RLIMIT_NOFILE, (FD_HARD_LIMIT, FD_HARD_LIMIT))
+
+
+class Server:
+    """One server process pinned to the server core."""
+
+    def __init__(self, kind: str, binaries: dict[str, Path]) -> None:
+        self.kind = kind
+        self.port = free_port()
+        address = f"127.0.0.1:{self.port}"
+        env = dict(os.environ, PYTHONPATH=f"{ROOT}{os.pathsep}{ROOT / 'examples'}")
+        commands = {
+            "greenrpc": [sys.executable, "-m", "greenrpc", "serve", "arith:Arith",
+                         "--listen", address, "--log-level", "warning"],
+            "go": [str(binaries["jsonserver"]), "-addr", address],
+            "naive": [sys.executable, str(HERE / "naive_server.py"), address],
+        }
+        self.process = subprocess.Popen(["taskset", "-c", SERVER_CORE, *commands[kind]], env=env,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                        preexec_fn=raise_fd_limit)
+        self.address = address
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise RuntimeError(f"{kind} server did not start") from None
+                time.sleep(0.05)
+
+    def rss_kib(self) -> int:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        return 0
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+        if self.process.stderr:
+            self.process.stderr.close()
+
+
+def load(loadgen: Path, address: str, conns: int, depth: int, seconds: float) -> dict[str, Any]:
+    done = subprocess.run(["taskset", "-c", LOADER_CORE, str(loadgen), "-addr", address,
+                           "-c", str(conns), "-d", str(depth), "-duration", f"{seconds}s",
+                           "-warmup", "2s"], capture_output=True, text=True,
+                          timeout=seconds + 60, preexec_fn=raise_fd_limit,
+                          env=dict(os.environ, GOMAXPROCS="1"))
+    summary: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return summary
+
+
+def idle_rss(kind: str, binaries: dict[str, Path], conns: int, hold: float) -> dict[str, Any]:
+    """Open conns idle connections to a fresh server; report its RSS growth per connection.
+
+    A process may hold FD_HARD_LIMIT descriptors here, so the connections are spread over
+    several load generators, and the server's own share is capped just below that limit.
+    """
+    conns = min(conns, FD_HARD_LIMIT - 64)
+    per_loader = FD_HARD_LIMIT - 64
+    shares = [min(per_loader, conns - start) for start in range(0, conns, per_loader)]
+    server = Server(kind, binaries)
+    try:
+        time.sleep(0.5)
+        before = server.rss_kib()
+        folder = Path(tempfile.mkdtemp())
+        loaders = [subprocess.Popen(["taskset", "-c", LOADER_CORE, str(binaries["loadgen"]),
+                                     "-addr", server.address, "-connect-only", "-c", str(share),
+                                     "-hold", f"{hold}s", "-ready-file", str(folder / f"ready{i}")],
+                                    stdout=subprocess.PIPE, text=True, preexec_fn=raise_fd_limit)
+                   for i, share in enumerate(shares)]
+        deadline = time.monotonic() + 300
+        while (len(list(folder.glob("ready*"))) < len(loaders) and time.monotonic() < deadline
+               and all(loader.poll() is None for loader in loaders)):
+            time.sleep(0.1)
+        time.sleep(1)
+        during = server.rss_kib()
+        answered = still = 0
+        for loader in loaders:
+            out, _ = loader.communicate(timeout=hold + 300)
+            summary = json.loads(out.strip().splitlines()[-1])
+            answered += summary.get("probe_ok", 0)
+            still += summary.get("probe_end_ok", 0)
+        return {"server": kind, "conns": conns, "answered": answered, "still_answering": still,
+                "rss_before_kib": before, "rss_during_kib": during,
+                "kib_per_conn": round((during - before) / max(answered, 1), 2)}
+    finally:
+        server.stop()
+
+
+def median_of(runs: list[dict[str, Any]], key: str) -> float:
+    return float(statistics.median(r[key] for r in runs))
+
+
+def throughput(servers: list[str], scenarios: list[str], runs: int, seconds: float,
+               binaries: dict[str, Path]) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    results: dict[str, dict[str, list[dict[str, Any]]]] = {s: {k: [] for k in servers} for s in scenarios}
+    for scenario in scenarios:
+        conns, depth = SCENARIOS[scenario]
+        for run in range(runs):
+            for kind in servers:  # interleaved, so drift on a noisy machine hits all alike
+                server = Server(kind, binaries)
+                try:
+                    summary = load(binaries["loadgen"], server.address, conns, depth, seconds)
+                finally:
+                    server.stop()
+                results[scenario][kind].append(summary)
+                errors = sum(summary["errors"].values())
+                print(f"  {scenario} run {run + 1} {kind:9s} {summary['calls_per_s']:>10,.0f} calls/s"
+                      f"  p50 {summary['p50_us']:7.0f} us  p99 {summary['p99_us']:7.0f} us"
+                      + (f"  ERRORS {summary['errors']} {summary.get('error_sample', '')}"
+                         if errors else ""), flush=True)
+    return results
+
+
+def table(results: dict[str, dict[str, list[dict[str, Any]]]], servers: list[str]) -> list[str]:
+    header = "| scenario | " + " | ".join(f"{k} calls/s (p50 / p99 µs)" for k in servers)
+    others = [k for k in servers if k != "go"]
+    header += " | " + " | ".join(f"{k} / go" for k in others) + " |"
+    lines = [header, "|" + "---|" * (1 + len(servers) + len(others))]
+    for scenario, by_server in results.items():
+        cells = []
+        for kind in servers:
+            runs = by_server[kind]
+            cells.append(f"{median_of(runs, 'calls_per_s'):,.0f} ({median_of(runs, 'p50_us'):,.0f}"
+                         f" / {median_of(runs, 'p99_us'):,.0f})")
+        go = median_of(by_server["go"], "calls_per_s") if "go" in by_server else 0
+        ratios = [f"**{median_of(by_server[k], 'calls_per_s') / go:.2f}×**" if go else "-"
+                  for k in others]
+        lines.append(f"| {scenario}: {TITLES[scenario]} | " + " | ".join(cells + ratios) + " |")
+    return lines
+
+
+def plot(results: dict[str, dict[str, list[dict[str, Any]]]], servers: list[str], path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    scenarios = list(results)
+    width = 0.8 / len(servers)
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    for i, kind in enumerate(servers):
+        values = [median_of(results[s][kind], "calls_per_s") / 1000 for s in scenarios]
+        ax.bar([x + i * width for x in range(len(scenarios))], values, width, label=kind)
+    ax.set_xticks([x + width * (len(servers) - 1) / 2 for x in range(len(scenarios))])
+    ax.set_xticklabels([f"{s}\n{TITLES[s]}" for s in scenarios], fontsize=7)
+    ax.set_ylabel("thousand calls/s (median)")
+    ax.set_title("Arith.Multiply, server on core 0, load generator on core 1")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    parser.add_argument("--servers", default="go,greenrpc,naive")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per run")
+    parser.add_argument("--idle", type=int, default=20000, help="idle connections (0: skip)")
+    parser.add_argument("--write", action="store_true", help="update BENCHMARKS.md and the plot")
+    args = parser.parse_args(argv)
+    for tool in ("go", "taskset"):
+        if shutil.which(tool) is None:
+            parser.error(f"the {tool} command is needed")
+    servers = args.servers.split(",")
+    scenarios = [s for s in args.scenarios.split(",") if s]
+    build_dir = Path(tempfile.mkdtemp(prefix="greenrpc-bench-"))
+    binaries = {name: build_go(name, build_dir) for name in ("loadgen", "jsonserver")}
+    results = throughput(servers, scenarios, args.runs, args.duration, binaries) if scenarios else {}
+    lines = table(results, servers) if results else []
+    idle = []
+    if args.idle:
+        for kind in servers:
+            idle.append(idle_rss(kind, binaries, args.idle, hold=10))
+            print(f"  idle {kind}: {idle[-1]}", flush=True)
+    print()
+    print("\n".join(lines))
+    for row in idle:
+        print(f"idle {row['server']}: {row['kib_per_conn']} KiB per connection "
+              f"({row['answered']}/{row['conns']} answered)")
+    (HERE / "results.json").write_text(json.dumps({"throughput": results, "idle": idle}, indent=1))
+    if args.write and results:
+        plot(results, servers, ROOT / "benchmarks.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
