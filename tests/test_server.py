@@ -11,6 +11,7 @@ from typing import Any, Iterator
 
 import gevent
 import pytest
+import requests
 
 import greenrpc
 from tests import services
@@ -125,9 +126,12 @@ class BlockingIO:
         with socket.create_connection(("127.0.0.1", self.peer_port), timeout=5) as sock:
             return sock.recv(10).decode()
 
-    def Http(self, _: Any) -> str:
+    def Urllib(self, _: Any) -> str:
         with urllib.request.urlopen(self.http_url, timeout=5) as reply:
             return str(reply.read().decode())
+
+    def Requests(self, _: Any) -> str:
+        return str(requests.get(self.http_url, timeout=5).text)
 
 
 @pytest.fixture
@@ -162,7 +166,8 @@ def blocking_server() -> Iterator[str]:
 @pytest.mark.parametrize("method,params,result", [
     ("BlockingIO.Sleep", 0.5, "slept"),
     ("BlockingIO.Socket", None, "late"),
-    ("BlockingIO.Http", None, "http-ok"),
+    ("BlockingIO.Urllib", None, "http-ok"),
+    ("BlockingIO.Requests", None, "http-ok"),
 ])
 def test_blocking_io_in_a_method_does_not_stall_other_connections(
         blocking_server: str, method: str, params: Any, result: str) -> None:
