@@ -3,7 +3,7 @@
 Plain ``int`` means Go's ``int`` (64-bit); ``float`` means ``float64``. Use these where a Go peer
 declares something else, e.g. ``Seq: Uint64`` or ``Level: Int8``: JSON values are range-checked as
 Go's ``encoding/json`` would, and gob (which tells signed from unsigned on the wire) encodes them
-with the right wire type.
+with the right wire type. ``Annotated[list[int], GoArray(2)]`` is Go's ``[2]int``.
 """
 from __future__ import annotations
 
@@ -31,6 +31,17 @@ class GoKind:
         return int(digits) if digits else 64
 
 
+@dataclass(frozen=True)
+class GoArray:
+    """A Go array's length, for ``Annotated[list[T], GoArray(n)]`` (gob tells arrays from slices)."""
+
+    length: int
+
+    def __post_init__(self) -> None:
+        if self.length < 0:
+            raise ValueError(f"GoArray length must not be negative, got {self.length}")
+
+
 Int = Annotated[int, GoKind("int")]
 Int8 = Annotated[int, GoKind("int8")]
 Int16 = Annotated[int, GoKind("int16")]
@@ -44,5 +55,5 @@ Uint64 = Annotated[int, GoKind("uint64")]
 Float32 = Annotated[float, GoKind("float32")]
 Float64 = Annotated[float, GoKind("float64")]
 
-__all__ = ["GoKind", "Int", "Int8", "Int16", "Int32", "Int64", "Uint", "Uint8", "Uint16",
+__all__ = ["GoArray", "GoKind", "Int", "Int8", "Int16", "Int32", "Int64", "Uint", "Uint8", "Uint16",
            "Uint32", "Uint64", "Float32", "Float64"]

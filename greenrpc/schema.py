@@ -19,7 +19,7 @@ import types
 import typing
 from typing import Any, Callable, Optional
 
-from .gotypes import GoKind
+from .gotypes import GoArray, GoKind
 
 JSON = Any
 Convert = Callable[[JSON], Any]
@@ -74,16 +74,19 @@ class FieldSpec:
 class TypeSpec:
     """A Go view of one Python annotation; converters are built on first use and cached."""
 
-    __slots__ = ("kind", "go_name", "bits", "elem", "key", "cls", "fields", "_convert", "_encode")
+    __slots__ = ("kind", "go_name", "bits", "elem", "key", "cls", "length", "fields", "_convert",
+                 "_encode")
 
     def __init__(self, kind: Kind, go_name: str, bits: int = 64, elem: Optional[TypeSpec] = None,
-                 key: Optional[TypeSpec] = None, cls: Optional[type] = None) -> None:
+                 key: Optional[TypeSpec] = None, cls: Optional[type] = None,
+                 length: Optional[int] = None) -> None:
         self.kind = kind
         self.go_name = go_name
         self.bits = bits
         self.elem = elem
         self.key = key
         self.cls = cls
+        self.length = length  # a LIST with a length is a Go array (gob sends arrays differently)
         self.fields: tuple[FieldSpec, ...] = ()
         self._convert: Optional[Convert] = None
         self._encode: Optional[Encode] = None
@@ -136,6 +139,9 @@ def _spec_uncached(annotation: Any) -> TypeSpec:
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin is typing.Annotated:
+        arrays = [m for m in annotation.__metadata__ if isinstance(m, GoArray)]
+        if arrays:
+            return _array(args[0], arrays[0].length)
         kinds = [m for m in annotation.__metadata__ if isinstance(m, GoKind)]
         return _numeric(args[0], kinds[0] if kinds else None)
     if annotation in (int, float):
@@ -185,6 +191,13 @@ def go_package(cls: type) -> str:
     """The package part of a Go type string for a Python class: its module's last component."""
     module = cls.__module__.rpartition(".")[2]
     return "main" if module == "__main__" else module
+
+
+def _array(base: Any, length: int) -> TypeSpec:
+    inner = spec_of(base)
+    if inner.kind is not Kind.LIST or inner.length is not None or inner.elem is None:
+        raise TypeError(f"GoArray({length}) annotates list[T], not {base!r}")
+    return TypeSpec(Kind.LIST, f"[{length}]{inner.elem.go_name}", elem=inner.elem, length=length)
 
 
 def _struct(cls: type) -> TypeSpec:
