@@ -181,7 +181,10 @@ class Connection:
     def _answer_late(self, response: Response) -> None:
         """Send the reply of a call that blocked, from the greenlet that ran it."""
         try:
-            self.transport.write(self.codec.encode(response))
+            # Through the batch, so replies reach the wire in the order they were encoded: a
+            # stateful codec (gob) defines a type in the first reply that uses it.
+            self.batch.append(self.codec.encode(response))
+            self._flush_batch()
         except ConnectionClosed:
             pass
         finally:
