@@ -1,0 +1,385 @@
+"""Turn gob values into Python values, judged against a local type with Go's rules.
+
+How this works: for each (wire type id, local TypeSpec) pair a value is first seen with, we build
+an "op": a function reading one value from a Cursor. Building the op is where Go's compatibility
+rules apply (PROTOCOL.md 3.6) and where its error texts come from; the op itself only reads
+bytes. Struct fields are matched by exact name; wire fields without a local counterpart get the
+generic op, which can read any wire type (it is also what ``Any`` and skipped bodies use).
+Ops for structs are cached before their fields are built, so recursive types terminate.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Optional
+
+from ...schema import ANY, Kind, TypeSpec
+from .primitives import (BAD_TYPE, FIELD_RANGE, Cursor, DecodeError, read_bytes, read_float,
+                         read_int, read_string, read_uint)
+from .wiretypes import (BOOL, BOOTSTRAP, BYTES, COMPLEX, FLOAT, INT, INTERFACE, STRING, UINT,
+                        WireKind, WireType, describe, go_type, struct_name)
+
+Op = Callable[[Cursor], Any]
+MAX_ZERO_ARRAY = 4096  # an absent array field becomes this many zeros at most
+MAX_NAME = 1024        # Go's limit on an interface's concrete type name
+
+
+class _Mismatch(Exception):
+    """The wire type cannot be decoded into the local type (the caller words the error)."""
+
+
+def _read_bool(c: Cursor) -> bool:
+    return read_uint(c) != 0
+
+
+def _read_complex(c: Cursor) -> complex:
+    return complex(read_float(c), read_float(c))
+
+
+def _overflow(name: str) -> DecodeError:
+    return DecodeError(f'value for "{name}" out of range')
+
+
+def _int_op(bits: int, signed: bool, name: str) -> Op:
+    read = read_int if signed else read_uint
+    if bits >= 64:
+        return read
+    low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+
+    def op(c: Cursor) -> int:
+        value = read(c)
+        if value < low or value > high:
+            raise _overflow(name)
+        return value
+    return op
+
+
+def _float32_op(name: str) -> Op:
+    def op(c: Cursor) -> float:
+        value = read_float(c)
+        if 3.4028234663852886e38 < abs(value) and not math.isinf(value):
+            raise _overflow(name)
+        return value
+    return op
+
+
+def _list_op(elem: Op, length: Optional[int]) -> Op:
+    def op(c: Cursor) -> list[Any]:
+        count = read_uint(c)
+        if length is not None and count != length:
+            raise DecodeError("gob: length mismatch in decodeArray")
+        out: list[Any] = []
+        append = out.append
+        for _ in range(count):
+            if c.pos >= len(c.buf):  # every element takes a byte: no allocation beyond the data
+                raise DecodeError("gob: decoding array or slice: length exceeds input size "
+                                  f"({count} elements)")
+            append(elem(c))
+        return out
+    return op
+
+
+def _map_op(key: Op, elem: Op, hashable: bool) -> Op:
+    def op(c: Cursor) -> dict[Any, Any]:
+        count = read_uint(c)
+        out: dict[Any, Any] = {}
+        for _ in range(count):
+            if c.pos >= len(c.buf):
+                raise DecodeError(f"gob: decoding map: length exceeds input size ({count} entries)")
+            k = key(c)
+            out[k if hashable else _hashable(k)] = elem(c)
+        return out
+    return op
+
+
+def _hashable(value: Any) -> Any:
+    """Make a generically decoded map key usable in a dict (Go allows struct and array keys)."""
+    if isinstance(value, list):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, dict):
+        return tuple((k, _hashable(v)) for k, v in value.items())
+    if isinstance(value, bytearray):
+        return bytes(value)
+    return value
+
+
+def _singleton(inner: Op) -> Op:
+    # A top-level non-struct value is sent as field 0 of an implicit struct (PROTOCOL.md 3.5).
+    def op(c: Cursor) -> Any:
+        if read_uint(c) != 0:
+            raise DecodeError("gob: decode: corrupted data: non-zero delta for singleton")
+        return inner(c)
+    return op
+
+
+def _fail(message: str) -> Op:
+    def op(c: Cursor) -> Any:
+        raise DecodeError(message)
+    return op
+
+
+def _struct_op(plan: list[tuple[Optional[str], Op]], build: Callable[[dict[str, Any]], Any]) -> Op:
+    # plan is filled in after the op exists (recursive types), so its length is read each time.
+    def op(c: Cursor) -> Any:
+        values: dict[str, Any] = {}
+        field = -1
+        while True:
+            buf = c.buf  # re-read each time: an interface value may have moved on to a new message
+            pos = c.pos
+            if pos >= len(buf):  # Go ends a struct at the end of its data, terminator or not
+                break
+            delta = buf[pos]
+            if delta < 0x80:
+                c.pos = pos + 1
+            else:
+                delta = read_uint(c)
+            if delta == 0:
+                break
+            field += delta
+            if field >= len(plan):
+                raise DecodeError(FIELD_RANGE)
+            name, read = plan[field]
+            value = read(c)
+            if name is not None:
+                values[name] = value
+        return build(values)
+    return op
+
+
+def _dataclass_builder(spec: TypeSpec) -> Callable[[dict[str, Any]], Any]:
+    cls = spec.cls
+    assert cls is not None
+    fields = [(f.name, f.zero) for f in spec.fields]
+    total = len(fields)
+
+    def build(values: dict[str, Any]) -> Any:
+        if len(values) != total:  # fields absent on the wire hold their zero value
+            for name, zero in fields:
+                if name not in values:
+                    values[name] = zero()
+        return cls(**values)
+    return build
+
+
+class Compiler:
+    """The ops of one incoming stream, built on first use from the types it has defined."""
+
+    def __init__(self, types: dict[int, WireType]) -> None:
+        self.types = types  # shared with the stream, which adds definitions as they arrive
+        self._values: dict[tuple[int, TypeSpec], Op] = {}
+        self._structs: dict[tuple[int, TypeSpec], tuple[Op, int]] = {}
+        self._generic: dict[int, Op] = {}
+
+    def forget(self) -> None:
+        """Drop every op, after definitions they may depend on were withdrawn."""
+        self._values.clear()
+        self._structs.clear()
+        self._generic.clear()
+
+    def wire(self, id: int) -> Optional[WireType]:
+        return self.types.get(id) or BOOTSTRAP.get(id)
+
+    def value_op(self, id: int, spec: TypeSpec) -> Op:
+        """The op reading a whole top-level value of wire type id into spec (ANY: generic)."""
+        op = self._values.get((id, spec))
+        if op is None:
+            op = self._compile_value(id, spec)
+            self._values[(id, spec)] = op
+        return op
+
+    def _compile_value(self, id: int, spec: TypeSpec) -> Op:
+        base = spec
+        while base.kind is Kind.POINTER:
+            assert base.elem is not None
+            base = base.elem
+        wire = self.wire(id)
+        if base.kind is Kind.ANY:
+            generic = self.generic_op(id)
+            return generic if wire is not None and wire.kind is WireKind.STRUCT \
+                else _singleton(generic)
+        if base.kind is Kind.STRUCT:
+            op, matched = self._struct(id, base)
+            assert wire is not None
+            if matched == 0 and base.fields and wire.fields:
+                return _fail("gob: type mismatch: no fields matched compiling decoder for "
+                             + struct_name(base))
+            return op
+        # Go decodes into a pointer to the argument, so that is the local type it names.
+        local = "*" + go_type(spec)
+        try:
+            return _singleton(self._typed(id, base, local))
+        except _Mismatch:
+            raise DecodeError(f"gob: decoding into local type {local}, received remote type "
+                              f"{describe(self.types, id)}") from None
+
+    def _typed(self, id: int, spec: TypeSpec, name: str) -> Op:
+        kind = spec.kind
+        while kind is Kind.POINTER:  # pointers are invisible on the wire
+            assert spec.elem is not None
+            spec = spec.elem
+            kind = spec.kind
+        if kind is Kind.ANY:
+            return self.generic_op(id)
+        if kind is Kind.STRUCT:
+            return self._struct(id, spec)[0]
+        if kind is Kind.INT or kind is Kind.UINT:
+            if id != (INT if kind is Kind.INT else UINT):
+                raise _Mismatch
+            return _int_op(spec.bits, kind is Kind.INT, name)
+        if kind is Kind.FLOAT:
+            if id != FLOAT:
+                raise _Mismatch
+            return read_float if spec.bits == 64 else _float32_op(name)
+        if kind is Kind.STRING or kind is Kind.BOOL or kind is Kind.BYTES:
+            if id != {Kind.STRING: STRING, Kind.BOOL: BOOL, Kind.BYTES: BYTES}[kind]:
+                raise _Mismatch
+            return {Kind.STRING: read_string, Kind.BOOL: _read_bool, Kind.BYTES: read_bytes}[kind]
+        if kind is Kind.LIST:
+            return self._list(id, spec, name)
+        if kind is Kind.MAP:
+            wire = self.wire(id)
+            if wire is None or wire.kind is not WireKind.MAP:
+                raise _Mismatch
+            assert spec.key is not None and spec.elem is not None
+            return _map_op(self._typed(wire.key, spec.key, name),
+                           self._typed(wire.elem, spec.elem, name), True)
+        raise _Mismatch
+
+    def _list(self, id: int, spec: TypeSpec, name: str) -> Op:
+        elem = spec.elem
+        assert elem is not None
+        if spec.length is None and elem.kind is Kind.UINT and elem.bits == 8:
+            if id != BYTES:  # Go's []uint8 is []byte
+                raise _Mismatch
+            return lambda c: list(read_bytes(c))
+        wire = self.wire(id)
+        wanted = WireKind.SLICE if spec.length is None else WireKind.ARRAY
+        if wire is None or wire.kind is not wanted or (
+                spec.length is not None and wire.length != spec.length):
+            raise _Mismatch
+        return _list_op(self._typed(wire.elem, elem, "element of " + name), spec.length)
+
+    def _struct(self, id: int, spec: TypeSpec) -> tuple[Op, int]:
+        """The op for a struct, and how many of the wire's fields it matched by name."""
+        found = self._structs.get((id, spec))
+        if found is not None:
+            return found
+        wire = self.wire(id)
+        if wire is None and id not in (BOOL, INT, UINT, FLOAT, BYTES, STRING, COMPLEX, INTERFACE):
+            raise DecodeError(BAD_TYPE)
+        if wire is None or wire.kind is not WireKind.STRUCT:
+            raise DecodeError(f"gob: type mismatch in decoder: want struct type {go_type(spec)}; "
+                              "got non-struct")
+        plan: list[tuple[Optional[str], Op]] = []
+        entry = (_struct_op(plan, _dataclass_builder(spec)), 0)
+        self._structs[(id, spec)] = entry  # before the fields: a field may be this struct again
+        try:
+            local = {f.name: f.spec for f in spec.fields}
+            matched = 0
+            for field_name, field_id in wire.fields:
+                if not field_name:
+                    raise DecodeError(f"gob: empty name for remote field of type {wire.name}")
+                field_spec = local.get(field_name)
+                if field_spec is None:
+                    plan.append((None, self.generic_op(field_id)))
+                    continue
+                try:
+                    plan.append((field_name, self._typed(field_id, field_spec, field_name)))
+                except _Mismatch:
+                    raise DecodeError(f"gob: wrong type ({go_type(field_spec)}) for received "
+                                      f"field {wire.name}.{field_name}") from None
+                matched += 1
+        except BaseException:
+            del self._structs[(id, spec)]
+            raise
+        entry = (entry[0], matched)
+        self._structs[(id, spec)] = entry
+        return entry
+
+    def generic_op(self, id: int) -> Op:
+        """The op reading any wire type into plain Python: structs become dicts of every field."""
+        op = self._generic.get(id)
+        if op is not None:
+            return op
+        scalar = _GENERIC_SCALARS.get(id)
+        if scalar is not None:
+            return scalar
+        if id == INTERFACE:
+            return self._interface
+        wire = self.wire(id)
+        if wire is None:
+            raise DecodeError(f"gob: bad data: undefined type id {id}")
+        cell: list[Op] = []
+        self._generic[id] = lambda c: cell[0](c)  # a placeholder while a recursive type builds
+        try:
+            built = self._compile_generic(wire)
+        except BaseException:
+            del self._generic[id]
+            raise
+        cell.append(built)
+        self._generic[id] = built
+        return built
+
+    def _compile_generic(self, wire: WireType) -> Op:
+        kind = wire.kind
+        if kind is WireKind.STRUCT:
+            plan = [(name, self.generic_op(field_id)) for name, field_id in wire.fields]
+            zeros = [(name, self._generic_zero(field_id)) for name, field_id in wire.fields]
+
+            def build(values: dict[str, Any]) -> dict[str, Any]:
+                if len(values) != len(zeros):
+                    return {name: values[name] if name in values else zero()
+                            for name, zero in zeros}
+                return values
+            return _struct_op(list(plan), build)
+        if kind is WireKind.SLICE:
+            return _list_op(self.generic_op(wire.elem), None)
+        if kind is WireKind.ARRAY:
+            return _list_op(self.generic_op(wire.elem), wire.length)
+        if kind is WireKind.MAP:
+            return _map_op(self.generic_op(wire.key), self.generic_op(wire.elem), False)
+        if kind is WireKind.OPAQUE:
+            return read_bytes
+        raise DecodeError(f"gob: bad data: ignore can't handle type {wire.name}")
+
+    def _generic_zero(self, id: int) -> Callable[[], Any]:
+        scalar = _GENERIC_ZEROS.get(id)
+        if scalar is not None:
+            return scalar
+        wire = self.wire(id)
+        if wire is None or wire.kind is WireKind.STRUCT:
+            return _none  # an absent struct field was a nil pointer (Go always sends the others)
+        if wire.kind is WireKind.SLICE:
+            return list
+        if wire.kind is WireKind.MAP:
+            return dict
+        if wire.kind is WireKind.ARRAY and 0 <= wire.length <= MAX_ZERO_ARRAY:
+            elem = self._generic_zero(wire.elem) if wire.elem != id else _none
+            length = wire.length
+            return lambda: [elem() for _ in range(length)]
+        if wire.kind is WireKind.OPAQUE:
+            return bytes
+        return _none
+
+    def _interface(self, c: Cursor) -> Any:
+        # name, then (maybe after inline definitions) the concrete type id, a byte count and the
+        # value encoded as a top-level value (PROTOCOL.md 3.5). An empty name is a nil interface.
+        name = read_bytes(c)
+        if not name:
+            return None
+        if len(name) > MAX_NAME:
+            raise DecodeError(f"gob: name too long ({len(name)} bytes)")
+        concrete = c.stream.interface_type(c)
+        read_uint(c)
+        return self.value_op(concrete, ANY)(c)
+
+
+def _none() -> None:
+    return None
+
+
+_GENERIC_SCALARS: dict[int, Op] = {BOOL: _read_bool, INT: read_int, UINT: read_uint,
+                                   FLOAT: read_float, BYTES: read_bytes, STRING: read_string,
+                                   COMPLEX: _read_complex}
+_GENERIC_ZEROS: dict[int, Callable[[], Any]] = {BOOL: bool, INT: int, UINT: int, FLOAT: float,
+                                                BYTES: bytes, STRING: str, COMPLEX: complex,
+                                                INTERFACE: _none}

@@ -1,0 +1,286 @@
+"""Go's net/rpc on gob streams, for servers and clients (PROTOCOL.md 3.7).
+
+Each call is a ``Request`` header value then the argument value; each reply a ``Response``
+header then the result value, or an empty struct when the header carries an error. Headers
+that cannot be decoded end the connection, as in Go; anything wrong after a header was read
+becomes an error reply (server) or a failed call (client), and the stream goes on.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Optional, Protocol, Sequence
+
+from ... import errors
+from ...errors import ProtocolError, RPCError, ServerError
+from ...messages import Dialect, Reply, Request, Response
+from ...schema import ANY, Kind, TypeSpec, spec_of
+from . import headers
+from .definitions import base_of
+from .encode import WriteStream, infer_spec
+from .primitives import DecodeError, EncodeError, NeedMore
+from .stream import DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_TYPES, ReadStream
+
+GOB = Dialect.GOB
+
+
+class ParamInfo(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def spec(self) -> TypeSpec: ...
+
+    @property
+    def annotated(self) -> bool: ...
+
+
+class MethodInfo(Protocol):
+    """What the server codec needs to know of a registered method."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def params(self) -> Sequence[ParamInfo]: ...
+
+    @property
+    def result_spec(self) -> Optional[TypeSpec]: ...
+
+
+Lookup = Callable[[str], MethodInfo]  # raises ServerError with Go's text for unknown names
+
+
+class ServerCodec:
+    """Server side of net/rpc over gob on one connection.
+
+    ``lookup`` finds the method a header names, so the argument can be decoded into the type
+    its first parameter declares; the Request then carries the method in ``context``, and its
+    return annotation types the reply.
+    """
+
+    def __init__(self, lookup: Lookup, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+                 max_types: int = DEFAULT_MAX_TYPES) -> None:
+        self.lookup = lookup
+        self.reader = ReadStream(max_message_size, max_types)
+        self.writer = WriteStream()
+        self._header: Optional[headers.Request] = None  # read; its argument has not arrived
+
+    @property
+    def buffered(self) -> int:
+        return self.reader.buffered + (self._header is not None)
+
+    def feed(self, data: bytes) -> list[Any]:
+        """Return the calls (and immediate error replies) the bytes completed; b"" is EOF."""
+        out: list[Any] = []
+        self.reader.feed(data)
+        try:
+            while True:
+                if self._header is None:
+                    try:
+                        self._header = self.reader.read_value(headers.REQUEST)
+                    except DecodeError as err:  # Go stops reading without a reply
+                        raise ProtocolError(f"bad request header: {err}") from None
+                out.append(self._read_call(self._header))
+                self._header = None
+        except NeedMore:
+            pass
+        except ProtocolError as err:
+            err.completed = out
+            raise
+        if not data:
+            self._end(out)
+        return out
+
+    def _read_call(self, header: headers.Request) -> Any:
+        request = Request(header.ServiceMethod, [], header.Seq, GOB)
+        try:
+            method = self.lookup(header.ServiceMethod)
+        except ServerError as err:
+            self._discard()  # still registers the definitions the body carries
+            return Response(request, error=err)
+        request.context = method
+        if not method.params:
+            self._discard()
+            return request
+        first = method.params[0]
+        if not first.annotated:
+            self._discard()
+            return Response(request, error=ServerError(
+                f"gob: {method.name} cannot decode its argument: parameter {first.name!r} has no "
+                "type annotation", errors.INVALID_PARAMS))
+        try:
+            value = self.reader.read_value(first.spec)
+        except DecodeError as err:
+            return Response(request, error=ServerError(str(err), errors.INVALID_PARAMS))
+        # Go passes exactly one argument; further parameters get their zero value.
+        request.args = [value] + [p.spec.zero() for p in method.params[1:]]
+        return request
+
+    def _discard(self) -> None:
+        try:
+            self.reader.read_value(ANY)
+        except DecodeError:
+            pass  # Go ignores why a discarded body failed
+
+    def _end(self, out: list[Any]) -> None:
+        if self._header is not None:
+            header, self._header = self._header, None
+            request = Request(header.ServiceMethod, [], header.Seq, GOB)
+            try:
+                self.lookup(header.ServiceMethod)
+                text = "unexpected EOF" if self.reader.buffered else "EOF"
+                out.append(Response(request, error=ServerError(text, errors.INVALID_PARAMS)))
+            except ServerError as err:
+                out.append(Response(request, error=err))
+        elif self.reader.buffered:
+            raise ProtocolError("stream ended inside a message", out)
+
+    def encode(self, response: Response) -> bytes:
+        """Encode the reply header and body; a result that cannot be encoded becomes an error."""
+        request = response.request
+        out = bytearray()
+        self.writer.types.define(headers.RESPONSE, out)  # Go's Response is the first type sent
+        body = bytearray()
+        error = response.error
+        if error is None:
+            try:
+                spec, result = self._result_spec(request, response.result)
+                self.writer.write_value(result, spec, body)
+            except EncodeError as err:
+                error = ServerError(str(err), errors.INTERNAL_ERROR)
+        if error is not None:
+            self.writer.write_value(headers.Empty(), headers.EMPTY, body)
+            text = error.message or errors.GO_UNSPECIFIED  # "" would read as success in Go
+        else:
+            text = ""
+        self.writer.write_value(headers.Response(request.method, request.id, text),
+                                headers.RESPONSE, out)
+        out += body
+        return bytes(out)
+
+    @staticmethod
+    def _result_spec(request: Request, result: Any) -> tuple[TypeSpec, Any]:
+        """The type to send a result as, and the value to send (None becomes a zero value)."""
+        method = request.context
+        declared: Optional[TypeSpec] = method.result_spec if method is not None else None
+        if declared is not None:
+            base = base_of(declared)
+            if result is None and base.kind is not Kind.ANY:
+                return base, base.zero()  # Go's reply is never nil: send the zero value
+            return declared, result
+        if result is None:
+            return headers.EMPTY, headers.Empty()  # leaves Go's reply untouched
+        inferred = infer_spec(result)
+        if inferred is None:
+            name = method.name if method is not None else request.method
+            raise EncodeError(f"gob: cannot tell the Go type of the {type(result).__name__} "
+                              f"{name} returned; annotate its return type (e.g. -> int or "
+                              "-> greenrpc.gotypes.Uint64)")
+        return inferred, result
+
+
+class ClientCodec:
+    """Client side of net/rpc over gob on one connection.
+
+    Replies are decoded into the result type given with each call (plain values if None), so
+    they arrive typed: ``decodes_results`` tells the Client not to convert them again.
+    """
+
+    decodes_results = True
+
+    def __init__(self, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+                 max_types: int = DEFAULT_MAX_TYPES) -> None:
+        self.reader = ReadStream(max_message_size, max_types)
+        self.writer = WriteStream()
+        self._results: dict[int, TypeSpec] = {}   # seq -> the type its reply decodes into
+        self._header: Optional[headers.Response] = None
+
+    def encode(self, method: str, params: Any, id: int, result_type: Any = None) -> bytes:
+        """Encode a call; raise TypeError if the argument's Go type cannot be told."""
+        spec = params_spec(params)
+        if params is None:
+            params = headers.Empty()
+        out = bytearray()
+        mark = self.writer.types.next_id
+        self.writer.write_value(headers.Request(method, id), headers.REQUEST, out)
+        try:
+            self.writer.write_value(params, spec, out)
+        except EncodeError as err:
+            if self.writer.types.next_id != mark:  # the header type was new: keep it unsent
+                self.writer.types.forget([headers.REQUEST])
+            raise TypeError(str(err)) from None
+        self._results[id] = spec_of(result_type) if result_type is not None else ANY
+        return bytes(out)
+
+    def feed(self, data: bytes) -> list[Reply]:
+        out: list[Reply] = []
+        self.reader.feed(data)
+        try:
+            while True:
+                if self._header is None:
+                    try:
+                        self._header = self.reader.read_value(headers.RESPONSE)
+                    except DecodeError as err:  # Go's client gives up on the connection
+                        raise ProtocolError(str(err)) from None
+                reply = self._read_reply(self._header)
+                self._header = None
+                if reply is not None:
+                    out.append(reply)
+        except NeedMore:
+            pass
+        except ProtocolError as err:
+            err.completed = out
+            raise
+        if not data and (self._header is not None or self.reader.buffered):
+            raise ProtocolError("unexpected EOF", out)
+        return out
+
+    def _read_reply(self, header: headers.Response) -> Optional[Reply]:
+        seq = header.Seq
+        spec = self._results.pop(seq, None)
+        if header.Error or spec is None:  # an error, or a reply to no call: read the body, drop it
+            try:
+                self.reader.read_value(ANY)
+            except DecodeError as err:
+                raise ProtocolError(f"reading error body: {err}") from None
+            if spec is None:
+                return None
+            return Reply(seq, error=ServerError(header.Error))
+        try:
+            return Reply(seq, self.reader.read_value(spec))
+        except DecodeError as err:
+            return Reply(seq, error=RPCError(f"reading body {err}"))
+
+
+def params_spec(params: Any) -> TypeSpec:
+    """The Go type a call's argument is sent as: a dataclass's own, or one guessed from values.
+
+    Plain int is Go's int; a list or dict takes its element types from its first item.
+    """
+    if params is None:
+        return headers.EMPTY  # sent as struct{}: decodes into any Go struct as "no change"
+    spec = infer_spec(params)
+    if spec is not None:
+        return spec
+    if type(params) is int:
+        return spec_of(int)
+    if isinstance(params, (list, tuple)) and params:
+        return spec_of(list[_annotation(params[0])])  # type: ignore[misc]
+    if isinstance(params, dict) and params:
+        key, value = next(iter(params.items()))
+        return spec_of(dict[_annotation(key), _annotation(value)])  # type: ignore[misc]
+    raise TypeError(f"gob: cannot tell the Go type of {params!r}: pass a dataclass instance "
+                    "(its annotations give the types) or a non-empty list or dict")
+
+
+def _annotation(value: Any) -> Any:
+    if type(value) in (int, str, bool, float, bytes):
+        return type(value)
+    if isinstance(value, (list, tuple)) and value:
+        return list[_annotation(value[0])]  # type: ignore[misc]
+    if isinstance(value, dict) and value:
+        key, item = next(iter(value.items()))
+        return dict[_annotation(key), _annotation(item)]  # type: ignore[misc]
+    spec = infer_spec(value)
+    if spec is not None:
+        return type(value)
+    raise TypeError(f"gob: cannot tell the Go type of {value!r} inside the call's argument")
