@@ -6,7 +6,7 @@ methods over JSON on TCP. Importing greenrpc patches nothing; entry points call
 """
 from __future__ import annotations
 
-from .client import Call, Client, dial
+from .client import Call, Client, dial, dial_http
 from .errors import CallTimeout, ConnectionClosed, ProtocolError, RPCError, ServerError
 from .server import Server, serve
 
@@ -22,5 +22,6 @@ __all__ = [
     "Server",
     "ServerError",
     "dial",
+    "dial_http",
     "serve",
 ]

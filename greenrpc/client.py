@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import gevent
 from gevent.event import AsyncResult
@@ -10,7 +10,7 @@ from gevent.event import AsyncResult
 from .errors import CallTimeout, ConnectionClosed, ProtocolError, RPCError, ServerError
 from .schema import TypeMismatch, spec_of
 from .transport import Address, Transport, connect
-from .wire import jsonrpc1
+from .wire import gob, goconnect, jsonrpc1
 
 log = logging.getLogger("greenrpc")
 
@@ -87,8 +87,8 @@ class Client:
             raise self._closed
         id = self._next_id
         self._next_id += 1
-        call = Call(self, id, method, result_type)
-        data = self.codec.encode(method, params, id)
+        data = self.codec.encode(method, params, id, result_type)
+        call = Call(self, id, method, None if self.codec.decodes_results else result_type)
         self._pending[id] = call
         try:
             self.transport.write(data)
@@ -129,6 +129,10 @@ class Client:
                 if not data:
                     break
         except ProtocolError as err:
+            for reply in err.completed:  # replies that arrived whole before the break
+                call = self._pending.pop(reply.id, None)
+                if call is not None:
+                    call._resolve(reply.result, reply.error)
             reason = ConnectionClosed(f"bad reply from the server: {err}")
         except ConnectionClosed as err:
             reason = err
@@ -145,14 +149,58 @@ class Client:
             call._resolve(None, reason)
 
 
+_CODECS: dict[str, Callable[[], Any]] = {"json": jsonrpc1.ClientCodec, "gob": gob.ClientCodec}
+
+
 def dial(address: Address, timeout: Optional[float] = DEFAULT_DIAL_TIMEOUT, *,
-         call_timeout: Optional[float] = DEFAULT_CALL_TIMEOUT) -> Client:
-    """Connect to a server speaking Go's jsonrpc dialect; timeout bounds the connect."""
+         codec: str = "json", call_timeout: Optional[float] = DEFAULT_CALL_TIMEOUT) -> Client:
+    """Connect to a server; timeout bounds the connect.
+
+    codec "json" speaks Go's net/rpc/jsonrpc, "gob" Go's default net/rpc codec (rpc.ServeConn).
+    """
+    if codec not in _CODECS:
+        raise ValueError(f"unknown codec {codec!r}: use one of {sorted(_CODECS)}")
     try:
         sock = connect(address, timeout)
     except OSError as err:
         raise ConnectionClosed(f"dial {address}: {err}") from None
-    return Client(sock, jsonrpc1.ClientCodec(), call_timeout=call_timeout)
+    return Client(sock, _CODECS[codec](), call_timeout=call_timeout)
 
 
-__all__ = ["Call", "Client", "dial", "ServerError"]
+def dial_http(address: Address, path: str = goconnect.RPC_PATH,
+              timeout: Optional[float] = DEFAULT_DIAL_TIMEOUT, *,
+              call_timeout: Optional[float] = DEFAULT_CALL_TIMEOUT) -> Client:
+    """Connect to Go's rpc.HandleHTTP (CONNECT to path, then gob), like rpc.DialHTTPPath.
+
+    Raises ProtocolError if the server does not answer "200 Connected to Go RPC", and
+    ConnectionClosed if the connection fails; timeout bounds the connect and the handshake.
+    """
+    try:
+        sock = connect(address, timeout)
+    except OSError as err:
+        raise ConnectionClosed(f"dial-http {address}: {err}") from None
+    try:
+        sock.settimeout(timeout)
+        sock.sendall(goconnect.connect_request(path))
+        data = b""
+        while (rest := goconnect.read_connect_reply(data)) is None:
+            more = sock.recv(4096)
+            if not more:
+                raise ConnectionClosed(f"dial-http {address}: closed during the handshake")
+            data += more
+        if rest:  # a net/rpc server speaks only when spoken to
+            raise ProtocolError("unexpected bytes after the handshake")
+        sock.settimeout(None)
+    except ProtocolError as err:
+        sock.close()
+        raise ProtocolError(f"dial-http {address}: {err}") from None
+    except OSError as err:
+        sock.close()
+        raise ConnectionClosed(f"dial-http {address}: {err}") from None
+    except BaseException:
+        sock.close()
+        raise
+    return Client(sock, gob.ClientCodec(), call_timeout=call_timeout)
+
+
+__all__ = ["Call", "Client", "dial", "dial_http", "ServerError"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from typing import Any, Optional
 
-from .errors import ServerError
+from .errors import RPCError, ServerError
 
 
 class Dialect(enum.Enum):
@@ -82,7 +82,7 @@ class Reply:
 
     __slots__ = ("id", "result", "error")
 
-    def __init__(self, id: Any, result: Any = None, error: Optional[ServerError] = None) -> None:
+    def __init__(self, id: Any, result: Any = None, error: Optional[RPCError] = None) -> None:
         self.id = id
         self.result = result
         self.error = error

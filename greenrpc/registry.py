@@ -8,7 +8,7 @@ from typing import Any, Callable, Optional
 
 from . import errors
 from .errors import ServerError
-from .messages import Request, Response
+from .messages import Dialect, Request, Response
 from .schema import Kind, TypeMismatch, TypeSpec, spec_of
 
 log = logging.getLogger("greenrpc")
@@ -89,6 +89,8 @@ class Method:
 
     def bind(self, request: Request) -> tuple[list[Any], dict[str, Any]]:
         """Convert the request's arguments to the declared types; raise ServerError if they don't fit."""
+        if request.dialect is Dialect.GOB:
+            return request.args, {}  # the gob codec decoded the argument into the declared type
         try:
             if request.dialect.lenient:
                 return self._bind_go(request.args), {}
@@ -209,7 +211,8 @@ class Registry:
         method.calls += 1
         try:
             result = method.function(*args, **kwargs) if kwargs else method.function(*args)
-            if method.encode_result is not None:
+            # gob encodes from the typed result itself (wire/gob/netrpc.py)
+            if method.encode_result is not None and request.dialect is not Dialect.GOB:
                 result = method.encode_result(result) if result is not None else method.zero_result()
         except ServerError as err:
             method.errors += 1

@@ -6,6 +6,7 @@ import os
 import signal
 import socket as stdlib_socket
 import threading
+from email.utils import formatdate
 from typing import Any, Callable, Optional
 
 import gevent
@@ -18,7 +19,7 @@ from .connection import Connection, Limits, Takeover
 from .errors import ConnectionClosed
 from .registry import Registry
 from .transport import Address, Transport, format_address, parse_address
-from .wire import detect_protocol, jsonrpc1
+from .wire import detect_protocol, gob, goconnect, jsonrpc1
 
 log = logging.getLogger("greenrpc")
 
@@ -143,8 +144,14 @@ class Server:
         self._transports.add(transport)
         try:
             first = b"" if self._stopping else transport.recv(self.limits.idle_timeout)
+            while len(first) == 1:  # one byte cannot tell a gob length from JSON or HTTP
+                more = transport.recv(self.limits.message_timeout)
+                if not more:
+                    break
+                first += more
             if first:
-                handlers = {"json": self._serve_json}
+                handlers = {"json": self._serve_json, "gob": self._serve_gob,
+                            "http": self._serve_http}
                 handlers[detect_protocol(first)](transport, first, peer)
         except (ConnectionClosed, TimeoutError):
             pass
@@ -153,8 +160,27 @@ class Server:
             transport.close()
 
     def _serve_json(self, transport: Transport, first: bytes, peer: str) -> None:
+        self._serve_codec(jsonrpc1.ServerCodec(self.limits.max_message_size), transport, first,
+                          peer)
+
+    def _serve_gob(self, transport: Transport, first: bytes, peer: str) -> None:
+        codec = gob.ServerCodec(self.registry.lookup, self.limits.max_message_size)
+        self._serve_codec(codec, transport, first, peer)
+
+    def _serve_http(self, transport: Transport, first: bytes, peer: str) -> None:
+        """Go's HandleHTTP: a CONNECT to /_goRPC_, then gob on the same connection."""
+        data = first
+        while (answer := goconnect.answer_connect(data, date=formatdate(usegmt=True))) is None:
+            more = transport.recv(self.limits.message_timeout)
+            if not more:
+                return
+            data += more
+        transport.write(answer.reply)
+        if answer.connected:
+            self._serve_gob(transport, answer.rest, peer)
+
+    def _serve_codec(self, codec: Any, transport: Transport, first: bytes, peer: str) -> None:
         assert self._takeover is not None
-        codec = jsonrpc1.ServerCodec(self.limits.max_message_size)
         conn = Connection(transport, codec, self.registry.dispatch, self._takeover, self.limits,
                           peer)
         self.connections.add(conn)

@@ -25,14 +25,27 @@ class ServerCodec(Protocol):
 
 
 class ClientCodec(Protocol):
-    def encode(self, method: str, params: Any, id: int) -> bytes: ...
+    # True when feed() returns results already decoded into each call's result_type (gob,
+    # whose wire types must be checked while decoding); False when the Client converts them.
+    decodes_results: bool
+
+    def encode(self, method: str, params: Any, id: int, result_type: Any = None) -> bytes: ...
 
     def feed(self, data: bytes) -> list[Reply]: ...
 
 
 def detect_protocol(prefix: bytes) -> str:
-    """Name the protocol a connection speaks from its first bytes.
+    """Name the protocol a connection speaks from its first two bytes (or more).
 
-    "json" is Go's jsonrpc value stream (and JSON-RPC 2.0 on the same stream).
+    "json": Go's jsonrpc value stream (and JSON-RPC 2.0 on the same stream); "gob": Go's default
+    net/rpc codec; "http": an HTTP request (Go's CONNECT handshake before gob). A gob stream
+    opens with a message length and a type id, and multi-byte uints start at 0xf8, so one of
+    the first two bytes is non-ASCII; JSON and HTTP start with ASCII, HTTP with a method name.
+    With one byte only, gob cannot be ruled out: pass two when the peer has sent them.
     """
+    first = prefix[0]
+    if first >= 0x80 or (len(prefix) > 1 and prefix[1] >= 0x80):
+        return "gob"
+    if 0x41 <= first <= 0x5A or prefix.startswith(b"connect "):  # A-Z: no JSON starts so
+        return "http"
     return "json"

@@ -223,11 +223,13 @@ def decode_reply(value: Any) -> Optional[Reply]:
 class ClientCodec:
     """Client side of Go's JSON dialect on one connection."""
 
+    decodes_results = False
+
     def __init__(self, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE) -> None:
         self.stream = JSONStream(max_message_size)
 
-    def encode(self, method: str, params: Any, id: int) -> bytes:
-        return encode_request(method, params, id)
+    def encode(self, method: str, params: Any, id: int, result_type: Any = None) -> bytes:
+        return encode_request(method, params, id)  # results are converted by the Client
 
     def feed(self, data: bytes) -> list[Reply]:
         replies = []
