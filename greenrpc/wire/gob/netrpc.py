@@ -217,14 +217,9 @@ class ClientCodec:
         try:
             while True:
                 if self._header is None:
-                    try:
-                        self._header = self.reader.read_value(headers.RESPONSE)
-                    except DecodeError as err:  # Go's client gives up on the connection
-                        raise ProtocolError(str(err)) from None
-                reply = self._read_reply(self._header)
+                    self._header = self._read_header(out)
+                out.extend(self._read_body(self._header))
                 self._header = None
-                if reply is not None:
-                    out.append(reply)
         except NeedMore:
             pass
         except ProtocolError as err:
@@ -234,21 +229,33 @@ class ClientCodec:
             raise ProtocolError("unexpected EOF", out)
         return out
 
-    def _read_reply(self, header: headers.Response) -> Optional[Reply]:
-        seq = header.Seq
-        spec = self._results.pop(seq, None)
-        if header.Error or spec is None:  # an error, or a reply to no call: read the body, drop it
+    def _read_header(self, out: list[Reply]) -> headers.Response:
+        try:
+            header: headers.Response = self.reader.read_value(headers.RESPONSE)
+        except DecodeError as err:  # Go's client gives up on the connection
+            raise ProtocolError(str(err)) from None
+        if header.Error:
+            # Go fails the call as soon as it reads an error header, before the body.
+            spec = self._results.pop(header.Seq, None)
+            if spec is not None:
+                out.append(Reply(header.Seq, error=ServerError(header.Error)))
+        return header
+
+    def _read_body(self, header: headers.Response) -> list[Reply]:
+        spec = None if header.Error else self._results.pop(header.Seq, None)
+        if spec is None:  # an error's body, or a reply to no call: read it and drop it
             try:
                 self.reader.read_value(ANY)
             except DecodeError as err:
                 raise ProtocolError(f"reading error body: {err}") from None
-            if spec is None:
-                return None
-            return Reply(seq, error=ServerError(header.Error))
+            return []
         try:
-            return Reply(seq, self.reader.read_value(spec))
+            return [Reply(header.Seq, self.reader.read_value(spec))]
+        except NeedMore:
+            self._results[header.Seq] = spec
+            raise
         except DecodeError as err:
-            return Reply(seq, error=RPCError(f"reading body {err}"))
+            return [Reply(header.Seq, error=RPCError(f"reading body {err}"))]
 
 
 def params_spec(params: Any) -> TypeSpec:
