@@ -13,10 +13,33 @@ import math
 from typing import Any, Callable, Optional
 
 from ...schema import ANY, Kind, TypeSpec
-from .primitives import (BAD_TYPE, FIELD_RANGE, Cursor, DecodeError, read_bytes, read_float,
-                         read_int, read_string, read_uint)
-from .wiretypes import (BOOL, BOOTSTRAP, BYTES, COMPLEX, FLOAT, INT, INTERFACE, STRING, UINT,
-                        WireKind, WireType, describe, go_type, struct_name)
+from .primitives import (
+    BAD_TYPE,
+    FIELD_RANGE,
+    Cursor,
+    DecodeError,
+    read_bytes,
+    read_float,
+    read_int,
+    read_string,
+    read_uint,
+)
+from .wiretypes import (
+    BOOL,
+    BOOTSTRAP,
+    BYTES,
+    COMPLEX,
+    FLOAT,
+    INT,
+    INTERFACE,
+    STRING,
+    UINT,
+    WireKind,
+    WireType,
+    describe,
+    go_type,
+    struct_name,
+)
 
 Op = Callable[[Cursor], Any]
 MAX_ZERO_ARRAY = 4096  # an absent array field becomes this many zeros at most

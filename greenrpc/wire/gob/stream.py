@@ -16,8 +16,7 @@ from typing import Any
 from ...errors import ProtocolError
 from ...schema import ANY, TypeSpec
 from .decode import Compiler
-from .primitives import (BAD_UINT, END_OF_DATA, Cursor, DecodeError, NeedMore, read_int,
-                         read_uint)
+from .primitives import BAD_UINT, END_OF_DATA, Cursor, DecodeError, NeedMore, read_int, read_uint
 from .wiretypes import FIRST_USER_ID, WIRE_TYPE, WireType, from_definition
 
 DEFAULT_MAX_MESSAGE_SIZE = 4 << 20
