@@ -73,7 +73,7 @@ class ServerCodec:
         out: list[Any] = []
         self.reader.feed(data)
         try:
-            while True:
+            while self._header is not None or self.reader.buffered:  # (raising costs more)
                 if self._header is None:
                     try:
                         self._header = self.reader.read_value(headers.REQUEST)
@@ -215,7 +215,7 @@ class ClientCodec:
         out: list[Reply] = []
         self.reader.feed(data)
         try:
-            while True:
+            while self._header is not None or self.reader.buffered:
                 if self._header is None:
                     self._header = self._read_header(out)
                 out.extend(self._read_body(self._header))
