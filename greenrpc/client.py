@@ -81,13 +81,18 @@ class Client:
     def closed(self) -> bool:
         return self._closed is not None
 
-    def go(self, method: str, params: Any = None, *, result_type: Any = None) -> Call:
-        """Send a call and return at once; Call.get() waits for the result."""
+    def go(self, method: str, params: Any = None, *, result_type: Any = None,
+           params_type: Any = None) -> Call:
+        """Send a call and return at once; Call.get() waits for the result.
+
+        params_type names the Go type of params for codecs that send types (gob), where the
+        value alone does not say it (e.g. greenrpc.gotypes.Uint64, list[str]).
+        """
         if self._closed is not None:
             raise self._closed
         id = self._next_id
         self._next_id += 1
-        data = self.codec.encode(method, params, id, result_type)
+        data = self.codec.encode(method, params, id, result_type, params_type)
         call = Call(self, id, method, None if self.codec.decodes_results else result_type)
         self._pending[id] = call
         try:
@@ -97,9 +102,10 @@ class Client:
         return call
 
     def call(self, method: str, params: Any = None, *, timeout: Any = _UNSET,
-             result_type: Any = None) -> Any:
+             result_type: Any = None, params_type: Any = None) -> Any:
         """Call method and wait for its result (raises ServerError with the server's text)."""
-        return self.go(method, params, result_type=result_type).get(timeout)
+        return self.go(method, params, result_type=result_type, params_type=params_type) \
+            .get(timeout)
 
     def close(self) -> None:
         """Close the connection; pending calls fail with ConnectionClosed."""

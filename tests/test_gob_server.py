@@ -9,6 +9,7 @@ from typing import Any, Iterator
 import pytest
 
 import greenrpc
+from greenrpc.gotypes import Uint64
 from greenrpc.wire.gob import ClientCodec
 from greenrpc.wire.gob.primitives import NeedMore
 from greenrpc.wire.gob.stream import ReadStream
@@ -243,4 +244,10 @@ def test_client_params_need_a_known_go_type(gob_server: greenrpc.Server) -> None
     with greenrpc.dial(gob_server.address, codec="gob") as client:
         with pytest.raises(TypeError, match="cannot tell the Go type"):
             client.call("Echo.Slice", [])
+        with pytest.raises(TypeError, match="cannot encode -1 as uint64"):
+            client.call("Echo.Int", -1, params_type=Uint64)
         assert client.call("Echo.Int", 1) == 1  # nothing half-sent broke the stream
+        with pytest.raises(greenrpc.ServerError, match="decoding into local type \\*int, "
+                                                       "received remote type uint"):
+            client.call("Echo.Int", 1, params_type=Uint64)
+        assert client.call("Echo.Str", "", params_type=str) == ""

@@ -29,7 +29,8 @@ class ClientCodec(Protocol):
     # whose wire types must be checked while decoding); False when the Client converts them.
     decodes_results: bool
 
-    def encode(self, method: str, params: Any, id: int, result_type: Any = None) -> bytes: ...
+    def encode(self, method: str, params: Any, id: int, result_type: Any = None,
+               params_type: Any = None) -> bytes: ...  # types are annotations, for gob
 
     def feed(self, data: bytes) -> list[Reply]: ...
 

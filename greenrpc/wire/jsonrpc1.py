@@ -228,8 +228,10 @@ class ClientCodec:
     def __init__(self, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE) -> None:
         self.stream = JSONStream(max_message_size)
 
-    def encode(self, method: str, params: Any, id: int, result_type: Any = None) -> bytes:
-        return encode_request(method, params, id)  # results are converted by the Client
+    def encode(self, method: str, params: Any, id: int, result_type: Any = None,
+               params_type: Any = None) -> bytes:
+        # JSON carries no types: the Client converts results, and params go as they are.
+        return encode_request(method, params, id)
 
     def feed(self, data: bytes) -> list[Reply]:
         replies = []

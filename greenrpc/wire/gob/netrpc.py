@@ -194,9 +194,11 @@ class ClientCodec:
         self._results: dict[int, TypeSpec] = {}   # seq -> the type its reply decodes into
         self._header: Optional[headers.Response] = None
 
-    def encode(self, method: str, params: Any, id: int, result_type: Any = None) -> bytes:
-        """Encode a call; raise TypeError if the argument's Go type cannot be told."""
-        spec = params_spec(params)
+    def encode(self, method: str, params: Any, id: int, result_type: Any = None,
+               params_type: Any = None) -> bytes:
+        """Encode a call; raise TypeError if the argument's Go type cannot be told or the
+        argument does not fit params_type."""
+        spec = spec_of(params_type) if params_type is not None else params_spec(params)
         if params is None:
             params = headers.Empty()
         out = bytearray()
