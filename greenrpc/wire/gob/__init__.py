@@ -2,6 +2,7 @@
 
 primitives   numbers and byte strings, the decode cursor and errors
 wiretypes    builtin ids, bootstrap structs, the peer's type definitions
+ops          the small readers values are decoded with
 decode       wire values into Python values with Go's compatibility rules
 definitions  our ids and definition messages for local types
 encode       Python values into messages, with Go's omission rules

@@ -9,13 +9,12 @@ Ops for structs are cached before their fields are built, so recursive types ter
 """
 from __future__ import annotations
 
-import math
 from typing import Any, Callable, Optional
 
 from ...schema import ANY, Kind, TypeSpec
+from .ops import Op, fail, float32_op, int_op, list_op, map_op, read_bool, read_complex, singleton, struct_op
 from .primitives import (
     BAD_TYPE,
-    FIELD_RANGE,
     Cursor,
     DecodeError,
     read_bytes,
@@ -41,131 +40,12 @@ from .wiretypes import (
     struct_name,
 )
 
-Op = Callable[[Cursor], Any]
 MAX_ZERO_ARRAY = 4096  # an absent array field becomes this many zeros at most
 MAX_NAME = 1024        # Go's limit on an interface's concrete type name
 
 
 class _Mismatch(Exception):
     """The wire type cannot be decoded into the local type (the caller words the error)."""
-
-
-def _read_bool(c: Cursor) -> bool:
-    return read_uint(c) != 0
-
-
-def _read_complex(c: Cursor) -> complex:
-    return complex(read_float(c), read_float(c))
-
-
-def _overflow(name: str) -> DecodeError:
-    return DecodeError(f'value for "{name}" out of range')
-
-
-def _int_op(bits: int, signed: bool, name: str) -> Op:
-    read = read_int if signed else read_uint
-    if bits >= 64:
-        return read
-    low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
-
-    def op(c: Cursor) -> int:
-        value = read(c)
-        if value < low or value > high:
-            raise _overflow(name)
-        return value
-    return op
-
-
-def _float32_op(name: str) -> Op:
-    def op(c: Cursor) -> float:
-        value = read_float(c)
-        if 3.4028234663852886e38 < abs(value) and not math.isinf(value):
-            raise _overflow(name)
-        return value
-    return op
-
-
-def _list_op(elem: Op, length: Optional[int]) -> Op:
-    def op(c: Cursor) -> list[Any]:
-        count = read_uint(c)
-        if length is not None and count != length:
-            raise DecodeError("gob: length mismatch in decodeArray")
-        out: list[Any] = []
-        append = out.append
-        for _ in range(count):
-            if c.pos >= len(c.buf):  # every element takes a byte: no allocation beyond the data
-                raise DecodeError("gob: decoding array or slice: length exceeds input size "
-                                  f"({count} elements)")
-            append(elem(c))
-        return out
-    return op
-
-
-def _map_op(key: Op, elem: Op, hashable: bool) -> Op:
-    def op(c: Cursor) -> dict[Any, Any]:
-        count = read_uint(c)
-        out: dict[Any, Any] = {}
-        for _ in range(count):
-            if c.pos >= len(c.buf):
-                raise DecodeError(f"gob: decoding map: length exceeds input size ({count} entries)")
-            k = key(c)
-            out[k if hashable else _hashable(k)] = elem(c)
-        return out
-    return op
-
-
-def _hashable(value: Any) -> Any:
-    """Make a generically decoded map key usable in a dict (Go allows struct and array keys)."""
-    if isinstance(value, list):
-        return tuple(_hashable(v) for v in value)
-    if isinstance(value, dict):
-        return tuple((k, _hashable(v)) for k, v in value.items())
-    if isinstance(value, bytearray):
-        return bytes(value)
-    return value
-
-
-def _singleton(inner: Op) -> Op:
-    # A top-level non-struct value is sent as field 0 of an implicit struct (PROTOCOL.md 3.5).
-    def op(c: Cursor) -> Any:
-        if read_uint(c) != 0:
-            raise DecodeError("gob: decode: corrupted data: non-zero delta for singleton")
-        return inner(c)
-    return op
-
-
-def _fail(message: str) -> Op:
-    def op(c: Cursor) -> Any:
-        raise DecodeError(message)
-    return op
-
-
-def _struct_op(plan: list[tuple[Optional[str], Op]], build: Callable[[dict[str, Any]], Any]) -> Op:
-    # plan is filled in after the op exists (recursive types), so its length is read each time.
-    def op(c: Cursor) -> Any:
-        values: dict[str, Any] = {}
-        field = -1
-        while True:
-            buf = c.buf  # re-read each time: an interface value may have moved on to a new message
-            pos = c.pos
-            if pos >= len(buf):  # Go ends a struct at the end of its data, terminator or not
-                break
-            delta = buf[pos]
-            if delta < 0x80:
-                c.pos = pos + 1
-            else:
-                delta = read_uint(c)
-            if delta == 0:
-                break
-            field += delta
-            if field >= len(plan):
-                raise DecodeError(FIELD_RANGE)
-            name, read = plan[field]
-            value = read(c)
-            if name is not None:
-                values[name] = value
-        return build(values)
-    return op
 
 
 def _dataclass_builder(spec: TypeSpec) -> Callable[[dict[str, Any]], Any]:
@@ -218,18 +98,18 @@ class Compiler:
         if base.kind is Kind.ANY:
             generic = self.generic_op(id)
             return generic if wire is not None and wire.kind is WireKind.STRUCT \
-                else _singleton(generic)
+                else singleton(generic)
         if base.kind is Kind.STRUCT:
             op, matched = self._struct(id, base)
             assert wire is not None
             if matched == 0 and base.fields and wire.fields:
-                return _fail("gob: type mismatch: no fields matched compiling decoder for "
+                return fail("gob: type mismatch: no fields matched compiling decoder for "
                              + struct_name(base))
             return op
         # Go decodes into a pointer to the argument, so that is the local type it names.
         local = "*" + go_type(spec)
         try:
-            return _singleton(self._typed(id, base, local))
+            return singleton(self._typed(id, base, local))
         except _Mismatch:
             raise DecodeError(f"gob: decoding into local type {local}, received remote type "
                               f"{describe(self.types, id)}") from None
@@ -247,15 +127,15 @@ class Compiler:
         if kind is Kind.INT or kind is Kind.UINT:
             if id != (INT if kind is Kind.INT else UINT):
                 raise _Mismatch
-            return _int_op(spec.bits, kind is Kind.INT, name)
+            return int_op(spec.bits, kind is Kind.INT, name)
         if kind is Kind.FLOAT:
             if id != FLOAT:
                 raise _Mismatch
-            return read_float if spec.bits == 64 else _float32_op(name)
+            return read_float if spec.bits == 64 else float32_op(name)
         if kind is Kind.STRING or kind is Kind.BOOL or kind is Kind.BYTES:
             if id != {Kind.STRING: STRING, Kind.BOOL: BOOL, Kind.BYTES: BYTES}[kind]:
                 raise _Mismatch
-            return {Kind.STRING: read_string, Kind.BOOL: _read_bool, Kind.BYTES: read_bytes}[kind]
+            return {Kind.STRING: read_string, Kind.BOOL: read_bool, Kind.BYTES: read_bytes}[kind]
         if kind is Kind.LIST:
             return self._list(id, spec, name)
         if kind is Kind.MAP:
@@ -263,7 +143,7 @@ class Compiler:
             if wire is None or wire.kind is not WireKind.MAP:
                 raise _Mismatch
             assert spec.key is not None and spec.elem is not None
-            return _map_op(self._typed(wire.key, spec.key, name),
+            return map_op(self._typed(wire.key, spec.key, name),
                            self._typed(wire.elem, spec.elem, name), True)
         raise _Mismatch
 
@@ -279,7 +159,7 @@ class Compiler:
         if wire is None or wire.kind is not wanted or (
                 spec.length is not None and wire.length != spec.length):
             raise _Mismatch
-        return _list_op(self._typed(wire.elem, elem, "element of " + name), spec.length)
+        return list_op(self._typed(wire.elem, elem, "element of " + name), spec.length)
 
     def _struct(self, id: int, spec: TypeSpec) -> tuple[Op, int]:
         """The op for a struct, and how many of the wire's fields it matched by name."""
@@ -293,7 +173,7 @@ class Compiler:
             raise DecodeError(f"gob: type mismatch in decoder: want struct type {go_type(spec)}; "
                               "got non-struct")
         plan: list[tuple[Optional[str], Op]] = []
-        entry = (_struct_op(plan, _dataclass_builder(spec)), 0)
+        entry = (struct_op(plan, _dataclass_builder(spec)), 0)
         self._structs[(id, spec)] = entry  # before the fields: a field may be this struct again
         try:
             local = {f.name: f.spec for f in spec.fields}
@@ -353,13 +233,13 @@ class Compiler:
                     return {name: values[name] if name in values else zero()
                             for name, zero in zeros}
                 return values
-            return _struct_op(list(plan), build)
+            return struct_op(list(plan), build)
         if kind is WireKind.SLICE:
-            return _list_op(self.generic_op(wire.elem), None)
+            return list_op(self.generic_op(wire.elem), None)
         if kind is WireKind.ARRAY:
-            return _list_op(self.generic_op(wire.elem), wire.length)
+            return list_op(self.generic_op(wire.elem), wire.length)
         if kind is WireKind.MAP:
-            return _map_op(self.generic_op(wire.key), self.generic_op(wire.elem), False)
+            return map_op(self.generic_op(wire.key), self.generic_op(wire.elem), False)
         if kind is WireKind.OPAQUE:
             return read_bytes
         raise DecodeError(f"gob: bad data: ignore can't handle type {wire.name}")
@@ -400,9 +280,9 @@ def _none() -> None:
     return None
 
 
-_GENERIC_SCALARS: dict[int, Op] = {BOOL: _read_bool, INT: read_int, UINT: read_uint,
+_GENERIC_SCALARS: dict[int, Op] = {BOOL: read_bool, INT: read_int, UINT: read_uint,
                                    FLOAT: read_float, BYTES: read_bytes, STRING: read_string,
-                                   COMPLEX: _read_complex}
+                                   COMPLEX: read_complex}
 _GENERIC_ZEROS: dict[int, Callable[[], Any]] = {BOOL: bool, INT: int, UINT: int, FLOAT: float,
                                                 BYTES: bytes, STRING: str, COMPLEX: complex,
                                                 INTERFACE: _none}
