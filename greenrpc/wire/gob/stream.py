@@ -32,7 +32,7 @@ class ReadStream:
         self.max_types = max_types
         self.types: dict[int, WireType] = {}
         self.compiler = Compiler(self.types)
-        self._buffer = b""
+        self._buffer = bytearray()
         self._start = 0       # first byte of _buffer not consumed yet
         self._value_end = 0   # end of the last message the value being read has used
         self._value_size = 0  # bytes of the messages the value being read has used
@@ -44,11 +44,12 @@ class ReadStream:
         return len(self._buffer) - self._start
 
     def feed(self, data: bytes) -> None:
-        if self._start:
-            self._buffer = self._buffer[self._start:] + data
+        # Appending to a bytearray is amortised O(1), so a large message arriving in many reads
+        # is not copied again at each one; consumed bytes are dropped once they are most of it.
+        if self._start and self._start * 2 >= len(self._buffer):
+            del self._buffer[:self._start]
             self._start = 0
-        else:
-            self._buffer += data
+        self._buffer += data
 
     def read_value(self, spec: TypeSpec = ANY) -> Any:
         """Read definitions, then one value decoded into spec (ANY: plain Python values).
@@ -159,4 +160,4 @@ class ReadStream:
         end = start + size
         if end > len(buf):
             raise NeedMore
-        return buf[start:end], end
+        return bytes(buf[start:end]), end
