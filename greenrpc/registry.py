@@ -12,6 +12,7 @@ from .messages import Dialect, Request, Response
 from .schema import Kind, TypeMismatch, TypeSpec, spec_of
 
 log = logging.getLogger("greenrpc")
+GOB = Dialect.GOB  # a module constant: enum attribute lookups cost ~50 ns per call
 
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
@@ -89,7 +90,7 @@ class Method:
 
     def bind(self, request: Request) -> tuple[list[Any], dict[str, Any]]:
         """Convert the request's arguments to the declared types; raise ServerError if they don't fit."""
-        if request.dialect is Dialect.GOB:
+        if request.dialect is GOB:
             return request.args, {}  # the gob codec decoded the argument into the declared type
         try:
             if request.dialect.lenient:
@@ -212,7 +213,7 @@ class Registry:
         try:
             result = method.function(*args, **kwargs) if kwargs else method.function(*args)
             # gob encodes from the typed result itself (wire/gob/netrpc.py)
-            if method.encode_result is not None and request.dialect is not Dialect.GOB:
+            if method.encode_result is not None and request.dialect is not GOB:
                 result = method.encode_result(result) if result is not None else method.zero_result()
         except ServerError as err:
             method.errors += 1
