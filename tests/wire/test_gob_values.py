@@ -307,3 +307,18 @@ def test_random_and_mutated_streams_never_crash_or_hang() -> None:
             except DecodeError:
                 continue
     assert time.monotonic() - start < 60
+
+
+def test_an_interface_value_continuing_in_the_next_message_survives_any_split() -> None:
+    # Go ends the message after an interface's inline definition (PROTOCOL.md 3.5, "Trap").
+    capture = next(v for v in vectors("extra_types.json")
+                   if v["name"] == "any_struct" and "server_to_client_messages" in v)
+    data = bytes.fromhex(capture["server_to_client_hex"])
+    for cut in range(1, len(data)):
+        stream = ReadStream()
+        stream.feed(data[:cut])
+        values = read_all(stream)
+        stream.feed(data[cut:])
+        values += read_all(stream)
+        assert values[-1] == {"Pro": 7, "Quo": 0, "Rem": 0}, cut
+        assert len(values) == 2 and stream.buffered == 0
