@@ -13,14 +13,16 @@ from __future__ import annotations
 import logging
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 
 import gevent
 from gevent import getcurrent
 from gevent.event import Event
+from gevent.pool import Pool
 
-from .errors import ConnectionClosed, ProtocolError
-from .messages import Request, Response
+from . import errors
+from .errors import ConnectionClosed, ProtocolError, ServerError
+from .messages import Batch, Request, Response
 from .transport import Transport
 
 log = logging.getLogger("greenrpc")
@@ -30,11 +32,37 @@ log = logging.getLogger("greenrpc")
 class Limits:
     """Per-connection bounds; None disables a timeout."""
 
-    max_message_size: int = 4 << 20       # bytes in one request
+    max_message_size: int = 4 << 20       # bytes in one request (an HTTP body too)
+    max_batch_size: int = 1000            # requests in one JSON-RPC 2.0 batch
     max_inflight: int = 128               # calls running at once; reading pauses at the cap
     message_timeout: Optional[float] = 30.0  # a started request must complete within this
     idle_timeout: Optional[float] = None  # Go clients break on idle closes (PROTOCOL.md 1.2)
     write_timeout: Optional[float] = 30.0  # a reply that cannot be sent for this long: close
+
+
+def run_batch(batch: Batch, dispatch: Callable[[Request], Response],
+              concurrency: int) -> list[Response]:
+    """Run a batch's requests concurrently, at most concurrency at once, and return every response.
+
+    The batch occupies one call slot of its connection: if an element blocks, the takeover
+    hands the reading on as for any blocking call, and the batch answers when all are done.
+    """
+    requests = [item for item in batch.items if isinstance(item, Request)]
+    if len(requests) <= 1:
+        return [dispatch(item) if isinstance(item, Request) else item for item in batch.items]
+    pool = Pool(concurrency)
+    running = {id(request): pool.spawn(dispatch, request) for request in requests}
+    pool.join()
+    responses = []
+    for item in batch.items:
+        if isinstance(item, Response):
+            responses.append(item)
+            continue
+        response = running[id(item)].value
+        if response is None:  # dispatch answers every failure itself: a bug, logged by gevent
+            response = Response(item, error=ServerError("internal error", errors.INTERNAL_ERROR))
+        responses.append(response)
+    return responses
 
 
 class Takeover:
@@ -156,12 +184,18 @@ class Connection:
             self.calling = True
             if not self.watched:
                 self.takeover.watch(self)
-            response = dispatch(message)
+            response: Union[Response, list[Response]]
+            if type(message) is Batch:
+                response = run_batch(message, dispatch, max_inflight)
+            else:
+                response = dispatch(message)
             if self.leader is not me:
                 self._answer_late(response)
                 return False
             self.calling = False
-            batch.append(encode(response))
+            data = encode(response)
+            if data:  # b"" answers a notification: nothing is sent
+                batch.append(data)
         return True
 
     def _flush_batch(self) -> None:
@@ -178,13 +212,15 @@ class Connection:
             self._wakeup.clear()
             self._wakeup.wait()
 
-    def _answer_late(self, response: Response) -> None:
+    def _answer_late(self, response: Union[Response, list[Response]]) -> None:
         """Send the reply of a call that blocked, from the greenlet that ran it."""
         try:
             # Through the batch, so replies reach the wire in the order they were encoded: a
             # stateful codec (gob) defines a type in the first reply that uses it.
-            self.batch.append(self.codec.encode(response))
-            self._flush_batch()
+            data = self.codec.encode(response)
+            if data:  # b"" answers a notification: nothing is sent
+                self.batch.append(data)
+                self._flush_batch()
         except ConnectionClosed:
             pass
         finally:

@@ -9,8 +9,27 @@ INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
-# Implementation-defined server errors live in -32000..-32099; a method error uses the top of it.
-SERVER_ERROR = -32000
+# Implementation-defined server errors live in -32000..-32099. greenrpc uses two of them:
+SERVER_ERROR = -32000       # a method raised ServerError without choosing a code
+BATCH_TOO_LARGE = -32001    # a batch had more requests than the server's max_batch_size
+
+# The spec's messages for the errors the wire layer reports itself; the detail goes in "data".
+JSONRPC2_MESSAGES = {
+    PARSE_ERROR: "Parse error",
+    INVALID_REQUEST: "Invalid Request",
+    METHOD_NOT_FOUND: "Method not found",
+    INVALID_PARAMS: "Invalid params",
+    INTERNAL_ERROR: "Internal error",
+    SERVER_ERROR: "Server error",
+    BATCH_TOO_LARGE: "Batch too large",
+}
+# Details of invalid JSON-RPC 2.0 requests (spec section 4), sent as the error's data.
+V2_NOT_OBJECT = "a request must be a JSON object, not a JSON {kind}"
+V2_BAD_METHOD = "method must be a string"
+V2_BAD_PARAMS = "params must be an array or an object, not a JSON {kind}"
+V2_BAD_ID = "id must be a string, a number or null"
+V2_EMPTY_BATCH = "empty batch"
+V2_BATCH_LIMIT = "batch of {count} requests exceeds the limit of {limit}"
 
 # Go's exact texts (PROTOCOL.md 1.2, 2.2); clients compare them as opaque strings.
 GO_ILL_FORMED = "rpc: service/method request ill-formed: {name}"

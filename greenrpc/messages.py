@@ -77,6 +77,22 @@ class Response:
         return f"Response(id={self.request.id!r}, result={self.result!r}, error={self.error!r})"
 
 
+class Batch:
+    """A JSON-RPC 2.0 batch: its elements, each a Request to run or a Response already decided.
+
+    The elements may run concurrently; the batch is answered with one array holding the
+    responses of every element that was not a notification, in any order (spec section 6).
+    """
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: list[Request | Response]) -> None:
+        self.items = items
+
+    def __repr__(self) -> str:
+        return f"Batch({self.items!r})"
+
+
 class Reply:
     """What a client reads back: the id it sent, and a result or the server's error."""
 

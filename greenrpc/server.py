@@ -19,7 +19,7 @@ from .connection import Connection, Limits, Takeover
 from .errors import ConnectionClosed
 from .registry import Registry
 from .transport import Address, Transport, format_address, parse_address
-from .wire import detect_protocol, gob, goconnect, jsonrpc1
+from .wire import detect_protocol, gob, goconnect, jsonserver
 
 log = logging.getLogger("greenrpc")
 
@@ -160,8 +160,8 @@ class Server:
             transport.close()
 
     def _serve_json(self, transport: Transport, first: bytes, peer: str) -> None:
-        self._serve_codec(jsonrpc1.ServerCodec(self.limits.max_message_size), transport, first,
-                          peer)
+        codec = jsonserver.ServerCodec(self.limits.max_message_size, self.limits.max_batch_size)
+        self._serve_codec(codec, transport, first, peer)
 
     def _serve_gob(self, transport: Transport, first: bytes, peer: str) -> None:
         codec = gob.ServerCodec(self.registry.lookup, self.limits.max_message_size)

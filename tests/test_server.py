@@ -17,6 +17,7 @@ import greenrpc
 from tests import services
 from tests.support import connect, is_open, read_lines, read_until_closed, vectors
 from tests.wire.test_jsonrpc1 import DEVIATIONS, same
+from tests.wire.test_jsonrpc2 import ANSWERED_AS_JSONRPC2  # tested in test_jsonrpc2_server.py
 
 MULTIPLY = b'{"method":"Arith.Multiply","params":[{"A":7,"B":8}],"id":"probe"}\n'
 MULTIPLY_REPLY = {"id": "probe", "result": {"Pro": 56, "Quo": 0, "Rem": 0}, "error": None}
@@ -45,7 +46,7 @@ def send(sock: socket.socket, data: bytes, byte_by_byte: bool) -> None:
 
 @pytest.mark.parametrize("byte_by_byte", [False, True], ids=["whole", "byte-by-byte"])
 @pytest.mark.parametrize("name", [n for n in EDGE_CASES if n not in (
-    "truncated_request_then_eof", "halfclose_with_request_in_flight")])
+    "truncated_request_then_eof", "halfclose_with_request_in_flight", *ANSWERED_AS_JSONRPC2)])
 def test_go_edge_cases_over_tcp(address: str, name: str, byte_by_byte: bool) -> None:
     case = EDGE_CASES[name]
     want = expected(case)

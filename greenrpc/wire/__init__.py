@@ -1,8 +1,10 @@
 """Bytes to messages and back: one codec object per connection, pure, with no I/O.
 
 A server codec's ``feed`` returns what the bytes completed: each ``Request`` goes to the registry,
-and a ``Response`` is an immediate answer the codec produced itself (a request it could read but
-not accept). ``encode`` turns a Response into the bytes to send. A client codec mirrors it.
+a ``Batch`` (JSON-RPC 2.0) is run element by element and answered as one list, and a ``Response``
+is an immediate answer the codec produced itself (a request it could read but not accept).
+``encode`` turns a Response, or a batch's list of them, into the bytes to send: b"" when nothing
+may be sent (a notification). A client codec mirrors it.
 ``feed(b"")`` means end of stream. Both raise ``ProtocolError`` when the stream cannot go on.
 Nothing in this package imports gevent or touches a socket.
 """
@@ -10,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any, Protocol, Union
 
-from ..messages import Reply, Request, Response
+from ..messages import Batch, Reply, Request, Response
 
-Incoming = Union[Request, Response]
+Incoming = Union[Request, Response, Batch]
 
 
 class ServerCodec(Protocol):
@@ -21,7 +23,7 @@ class ServerCodec(Protocol):
 
     def feed(self, data: bytes) -> list[Incoming]: ...
 
-    def encode(self, response: Response) -> bytes: ...
+    def encode(self, response: Union[Response, list[Response]]) -> bytes: ...
 
 
 class ClientCodec(Protocol):

@@ -53,14 +53,14 @@ class JSONStream:
 
     def __init__(self, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE) -> None:
         self.max_message_size = max_message_size
-        self._buffer = b""
-        # Scanner progress inside an incomplete value at the start of _buffer: (offset, depth).
+        self.held = b""  # the bytes of a value that has started but not completed
+        # Scanner progress inside an incomplete value at the start of held: (offset, depth).
         self._resume: Optional[tuple[int, int]] = None
 
     @property
     def buffered(self) -> int:
         """Bytes held for a value that has not completed yet."""
-        return len(self._buffer)
+        return len(self.held)
 
     def feed(self, data: bytes) -> list[tuple[Any, bytes]]:
         """Add bytes (b"" at end of stream) and return every value they complete.
@@ -72,7 +72,7 @@ class JSONStream:
         try:
             self._feed(data, out)
         except ProtocolError as err:
-            self._buffer = b""
+            self.held = b""
             self._resume = None
             err.completed = out
             raise
@@ -80,7 +80,7 @@ class JSONStream:
 
     def _feed(self, data: bytes, out: list[tuple[Any, bytes]]) -> None:
         eof = not data
-        buf = self._buffer + data if self._buffer else data
+        buf = self.held + data if self.held else data
         pos = 0
         size = len(buf)
         limit = self.max_message_size
@@ -114,8 +114,8 @@ class JSONStream:
         if self._resume is not None and pos:
             offset, depth = self._resume
             self._resume = (offset - pos, depth)
-        self._buffer = buf[pos:] if pos < size else b""
-        if eof and self._buffer:
+        self.held = buf[pos:] if pos < size else b""
+        if eof and self.held:
             raise ProtocolError("stream ended inside a message")
 
 

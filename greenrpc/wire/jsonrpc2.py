@@ -1,0 +1,210 @@
+"""JSON-RPC 2.0 on both sides: request rules, notifications, batches and error objects.
+
+The server half reads a decoded value already known to be 2.0 (an object with "jsonrpc":"2.0",
+or an array) and returns a Request to run, a Batch, or a Response it decided itself (an invalid
+request). A request without an "id" member is a notification: it runs, and its response encodes
+to nothing (spec section 4.1). The client half writes calls, notifications and batches, and reads
+single replies or reply arrays.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional, Union
+
+import ujson
+
+from .. import errors
+from ..errors import ProtocolError, ServerError
+from ..messages import NO_ID, Batch, Dialect, Reply, Request, Response
+from ..schema import describe, plain
+from .jsonrpc1 import RawJSON, id_text, result_text
+from .jsonstream import DEFAULT_MAX_MESSAGE_SIZE, JSONStream, member_text
+
+V2 = Dialect.JSON_RPC2
+DEFAULT_MAX_BATCH_SIZE = 1000
+_dumps = ujson.dumps
+
+
+def error_response(code: int, detail: Optional[str] = None, id: Any = None) -> Response:
+    """A response the wire layer decides itself: the spec's message, the detail as data."""
+    error = ServerError(errors.JSONRPC2_MESSAGES[code], code, detail)
+    return Response(Request("", [], id, V2), error=error)
+
+
+def parse_error(detail: str) -> Response:
+    """-32700 with id null: the bytes were not JSON, so no id can be known (spec section 5)."""
+    return error_response(errors.PARSE_ERROR, detail)
+
+
+def invalid_request(detail: str, id: Any = None) -> Response:
+    return error_response(errors.INVALID_REQUEST, detail, id)
+
+
+def _request_id(value: dict[str, Any], raw: Optional[bytes]) -> tuple[Any, bool]:
+    """The id to echo and whether it is a valid one (a string, a number or null)."""
+    if "id" not in value:
+        return NO_ID, True
+    id = value["id"]
+    kind = type(id)
+    if kind is int or kind is str or id is None:
+        return id, True
+    if kind is float:
+        text = member_text(raw, "id") if raw is not None else None  # echo 1.0 or 1e2 as written
+        return (RawJSON(text.decode("utf-8", "replace")) if text is not None else id), True
+    return None, False  # true/false, arrays and objects are not ids
+
+
+def decode_request(value: Any, raw: Optional[bytes] = None) -> Union[Request, Response]:
+    """Read one 2.0 request; an invalid one becomes its Invalid Request response.
+
+    raw (the object's bytes, when known) lets fractional ids be echoed exactly as written.
+    """
+    if type(value) is not dict:
+        return invalid_request(errors.V2_NOT_OBJECT.format(kind=describe(value)))
+    id, valid = _request_id(value, raw)
+    if not valid:
+        return invalid_request(errors.V2_BAD_ID)
+    # An invalid request is answered even without an id, with id null (spec section 7 examples).
+    answer_id = None if id is NO_ID else id
+    if value.get("jsonrpc") != "2.0":
+        return invalid_request('"jsonrpc" must be exactly "2.0"', answer_id)
+    method = value.get("method")
+    if type(method) is not str:
+        return invalid_request(errors.V2_BAD_METHOD, answer_id)
+    params = value.get("params")
+    if type(params) is list:
+        return Request(method, params, id, V2)
+    if type(params) is dict:
+        return Request(method, [], id, V2, kwargs=params)
+    if params is None:  # omitted; an explicit null is read the same way
+        return Request(method, [], id, V2)
+    return invalid_request(errors.V2_BAD_PARAMS.format(kind=describe(params)), answer_id)
+
+
+def decode_batch(items: list[Any], max_batch_size: int = DEFAULT_MAX_BATCH_SIZE
+                 ) -> Union[Batch, Response]:
+    """Read a batch; an empty one is a single Invalid Request response (spec section 6)."""
+    if not items:
+        return invalid_request(errors.V2_EMPTY_BATCH)
+    decoded = [decode_request(item) for item in items]
+    if len(decoded) > max_batch_size:
+        # Every request gets its own error, with its id, so a client can tell which ones failed.
+        detail = errors.V2_BATCH_LIMIT.format(count=len(decoded), limit=max_batch_size)
+        refused: list[Union[Request, Response]] = []
+        for item in decoded:
+            if isinstance(item, Response):
+                refused.append(item)
+            elif item.id is not NO_ID:
+                refused.append(error_response(errors.BATCH_TOO_LARGE, detail, item.id))
+        return Batch(refused)
+    return Batch(decoded)
+
+
+def error_text(error: ServerError) -> str:
+    """The error object: code, message and data when there is some."""
+    code = error.code if type(error.code) is int else errors.SERVER_ERROR
+    text = '{"code":%d,"message":%s' % (code, _dumps(str(error.message), ensure_ascii=False,
+                                                       escape_forward_slashes=False))
+    if error.data is None:
+        return text + "}"
+    try:
+        data = _dumps(error.data, reject_bytes=True, allow_nan=False)
+    except (TypeError, OverflowError, ValueError):
+        data = _dumps(str(plain(error.data)))
+    return text + ',"data":' + data + "}"
+
+
+def response_text(response: Response) -> str:
+    """The response object without a newline; "" for a notification, which is never answered."""
+    id = response.request.id
+    if id is NO_ID:
+        return ""
+    error = response.error
+    if error is None:
+        try:
+            # Unlike Go's dialect, null is a fine result in 2.0: None goes out as null.
+            body = "null" if response.result is None else result_text(response.result)
+        except ServerError as err:
+            error = err
+        else:
+            return '{"jsonrpc":"2.0","result":%s,"id":%s}' % (body, id_text(id))
+    return '{"jsonrpc":"2.0","error":%s,"id":%s}' % (error_text(error), id_text(id))
+
+
+def encode_response(response: Response) -> bytes:
+    """One response and a newline, or b"" for a notification."""
+    text = response_text(response)
+    return (text + "\n").encode() if text else b""
+
+
+def encode_batch(responses: list[Response]) -> bytes:
+    """A batch's responses as one array and a newline; b"" when every element was a notification."""
+    texts = [text for text in map(response_text, responses) if text]
+    return ("[" + ",".join(texts) + "]\n").encode() if texts else b""
+
+
+# Client side -------------------------------------------------------------------------------------
+
+def params_text(params: Any) -> Optional[str]:
+    """A list or tuple goes by position, a dict by name, None leaves params out."""
+    if params is None:
+        return None
+    if not isinstance(params, (list, tuple, dict)):
+        raise TypeError(f"JSON-RPC 2.0 params must be a list (by position) or a dict (by name), "
+                        f"not {type(params).__name__}: wrap one argument as [value]")
+    try:
+        return _dumps(params, reject_bytes=True, ensure_ascii=False)
+    except TypeError:
+        return _dumps(plain(params), ensure_ascii=False)
+
+
+def request_text(method: str, params: Any, id: Any) -> str:
+    """One request object; id NO_ID makes it a notification."""
+    text = '{"jsonrpc":"2.0","method":' + _dumps(method, ensure_ascii=False)
+    body = params_text(params)
+    if body is not None:
+        text += ',"params":' + body
+    if id is not NO_ID:
+        text += ',"id":' + id_text(id)
+    return text + "}"
+
+
+def decode_reply(value: Any) -> Reply:
+    """Read one response object into a Reply (id None when the server could not tell the id)."""
+    if type(value) is not dict:
+        raise ProtocolError(f"response is a JSON {describe(value)}, not an object")
+    id = value.get("id")
+    error = value.get("error")
+    if error is None:
+        return Reply(id, value.get("result"))
+    if type(error) is dict:
+        code = error.get("code")
+        return Reply(id, error=ServerError(str(error.get("message")),
+                                           code if type(code) is int else errors.SERVER_ERROR,
+                                           error.get("data")))
+    return Reply(id, error=ServerError(error if type(error) is str else _dumps(error)))
+
+
+class ClientCodec:
+    """Client side of JSON-RPC 2.0 on one connection: calls, notifications and batches."""
+
+    def __init__(self, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE) -> None:
+        self.stream = JSONStream(max_message_size)
+
+    def encode(self, method: str, params: Any, id: Any) -> bytes:
+        return (request_text(method, params, id) + "\n").encode()
+
+    def encode_notification(self, method: str, params: Any) -> bytes:
+        return (request_text(method, params, NO_ID) + "\n").encode()
+
+    def encode_batch(self, calls: list[tuple[str, Any, Any]]) -> bytes:
+        """calls are (method, params, id) with id NO_ID for notifications."""
+        return ("[" + ",".join(request_text(*call) for call in calls) + "]\n").encode()
+
+    def feed(self, data: bytes) -> list[Reply]:
+        replies: list[Reply] = []
+        for value, _ in self.stream.feed(data):
+            if type(value) is list:  # a batch's replies
+                replies.extend(decode_reply(item) for item in value)
+            else:
+                replies.append(decode_reply(value))
+        return replies

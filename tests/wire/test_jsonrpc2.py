@@ -1,0 +1,272 @@
+"""JSON-RPC 2.0 on the JSON stream codec, with bytes alone: the spec's examples and every error path.
+
+The table is the JSON-RPC 2.0 specification's section 7 examples plus greenrpc's own cases. Each
+input is fed whole and byte by byte; replies are compared as JSON, errors by code and id (the
+spec leaves the message text to the server), batch replies in any order.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Optional
+
+import pytest
+
+from greenrpc import ServerError
+from greenrpc.errors import ProtocolError
+from greenrpc.messages import Batch, Request, Response
+from greenrpc.registry import Registry
+from greenrpc.wire import jsonrpc2, jsonserver
+from tests import services
+from tests.support import vectors
+
+
+def subtract(minuend: int, subtrahend: int) -> int:
+    return minuend - subtrahend
+
+
+def add_all(*numbers: int) -> int:
+    return sum(numbers)
+
+
+def update(*values: Any) -> None:
+    pass
+
+
+def notify_hello(n: int) -> None:
+    pass
+
+
+def get_data() -> list[Any]:
+    return ["hello", 5]
+
+
+def crash() -> None:
+    raise ValueError("boom")
+
+
+def out_of_stock(sku: int) -> None:
+    raise ServerError("out of stock", 42, {"sku": sku})
+
+
+def spec_registry() -> Registry:
+    registry = Registry()
+    for function, name in [(subtract, "subtract"), (add_all, "sum"), (update, "update"),
+                           (notify_hello, "notify_hello"), (get_data, "get_data"),
+                           (crash, "crash"), (out_of_stock, "out_of_stock")]:
+        registry.register_function(function, name)
+    return registry
+
+
+def run(data: bytes, chunked: bool = False, codec: Optional[jsonserver.ServerCodec] = None,
+        registry: Optional[Registry] = None) -> tuple[list[Any], bool]:
+    """Feed data and EOF; return the decoded replies and whether the codec broke the stream."""
+    codec = codec or jsonserver.ServerCodec()
+    registry = registry or spec_registry()
+    parts = [data[i:i + 1] for i in range(len(data))] if chunked else [data]
+    messages: list[Any] = []
+    broken = False
+    try:
+        for part in parts + [b""]:
+            messages.extend(codec.feed(part))
+    except ProtocolError as err:
+        messages.extend(err.completed)
+        broken = True
+    out = []
+    for message in messages:
+        if type(message) is Batch:
+            response: Any = [registry.dispatch(item) if type(item) is Request else item
+                             for item in message.items]
+        elif type(message) is Response:
+            response = message
+        else:
+            response = registry.dispatch(message)
+        encoded = codec.encode(response)
+        if encoded:
+            assert encoded.endswith(b"\n") and encoded.count(b"\n") == 1
+            out.append(json.loads(encoded))
+    return out, broken
+
+
+def normal(value: Any) -> Any:
+    """Errors reduced to their code; batch arrays sorted, since their order is free."""
+    if type(value) is list:
+        return sorted((normal(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
+    if type(value) is dict and "error" in value and type(value["error"]) is dict:
+        return {**value, "error": {"code": value["error"]["code"]}}
+    return value
+
+
+def err(code: int, id: Any) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "error": {"code": code, "message": ""}, "id": id}
+
+
+def ok(result: Any, id: Any) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "result": result, "id": id}
+
+
+SPEC_BATCH = b'''[
+ {"jsonrpc": "2.0", "method": "sum", "params": [1,2,4], "id": "1"},
+ {"jsonrpc": "2.0", "method": "notify_hello", "params": [7]},
+ {"jsonrpc": "2.0", "method": "subtract", "params": [42,23], "id": "2"},
+ {"foo": "boo"},
+ {"jsonrpc": "2.0", "method": "foo.get", "params": {"name": "myself"}, "id": "5"},
+ {"jsonrpc": "2.0", "method": "get_data", "id": "9"}
+]'''
+
+# (name, request bytes, expected replies, connection broken)
+CASES: list[tuple[str, bytes, list[Any], bool]] = [
+    # The specification's examples (section 7).
+    ("positional", b'{"jsonrpc": "2.0", "method": "subtract", "params": [42, 23], "id": 1}',
+     [ok(19, 1)], False),
+    ("positional_reversed", b'{"jsonrpc": "2.0", "method": "subtract", "params": [23, 42], "id": 2}',
+     [ok(-19, 2)], False),
+    ("named", b'{"jsonrpc": "2.0", "method": "subtract", '
+              b'"params": {"subtrahend": 23, "minuend": 42}, "id": 3}', [ok(19, 3)], False),
+    ("named_reordered", b'{"jsonrpc": "2.0", "method": "subtract", '
+                        b'"params": {"minuend": 42, "subtrahend": 23}, "id": 4}', [ok(19, 4)], False),
+    ("notification", b'{"jsonrpc": "2.0", "method": "update", "params": [1,2,3,4,5]}', [], False),
+    ("notification_no_params", b'{"jsonrpc": "2.0", "method": "foobar"}', [], False),
+    ("method_not_found", b'{"jsonrpc": "2.0", "method": "foobar", "id": "1"}',
+     [err(-32601, "1")], False),
+    ("invalid_json", b'{"jsonrpc": "2.0", "method": "foobar, "params": "bar", "baz]',
+     [err(-32700, None)], True),
+    ("invalid_request_object", b'{"jsonrpc": "2.0", "method": 1, "params": "bar"}',
+     [err(-32600, None)], False),
+    ("batch_invalid_json", b'[\n  {"jsonrpc": "2.0", "method": "sum", "params": [1,2,4], "id": "1"},'
+                           b'\n  {"jsonrpc": "2.0", "method"\n]', [err(-32700, None)], True),
+    ("empty_batch", b"[]", [err(-32600, None)], False),
+    ("batch_of_one_invalid", b"[1]", [[err(-32600, None)]], False),
+    ("batch_of_invalid", b"[1,2,3]", [[err(-32600, None)] * 3], False),
+    ("batch_mixed", SPEC_BATCH, [[ok(7, "1"), ok(19, "2"), err(-32600, None), err(-32601, "5"),
+                                  ok(["hello", 5], "9")]], False),
+    ("batch_all_notifications", b'[{"jsonrpc": "2.0", "method": "notify_sum", "params": [1,2,4]},'
+                                b'{"jsonrpc": "2.0", "method": "notify_hello", "params": [7]}]',
+     [], False),
+    # greenrpc's error paths.
+    ("too_many_params", b'{"jsonrpc":"2.0","method":"subtract","params":[1,2,3],"id":5}',
+     [err(-32602, 5)], False),
+    ("missing_param", b'{"jsonrpc":"2.0","method":"subtract","params":[1],"id":5}',
+     [err(-32602, 5)], False),
+    ("unknown_named_param", b'{"jsonrpc":"2.0","method":"subtract","params":'
+                            b'{"minuend":1,"subtrahend":2,"x":3},"id":5}', [err(-32602, 5)], False),
+    ("wrong_param_type", b'{"jsonrpc":"2.0","method":"subtract","params":["1",2],"id":5}',
+     [err(-32602, 5)], False),
+    ("method_raises", b'{"jsonrpc":"2.0","method":"crash","id":6}', [err(-32603, 6)], False),
+    ("method_chooses_error", b'{"jsonrpc":"2.0","method":"out_of_stock","params":[7],"id":7}',
+     [{"jsonrpc": "2.0", "error": {"code": 42, "message": "out of stock", "data": {"sku": 7}},
+       "id": 7}], False),
+    ("notification_that_fails_is_silent", b'{"jsonrpc":"2.0","method":"crash"}', [], False),
+    ("unknown_notification_is_silent", b'{"jsonrpc":"2.0","method":"nope","params":[]}', [], False),
+    ("params_scalar", b'{"jsonrpc":"2.0","method":"subtract","params":7,"id":8}',
+     [err(-32600, 8)], False),
+    ("id_bool", b'{"jsonrpc":"2.0","method":"get_data","id":true}', [err(-32600, None)], False),
+    ("id_object", b'{"jsonrpc":"2.0","method":"get_data","id":{"a":1}}', [err(-32600, None)], False),
+    ("id_null_is_answered", b'{"jsonrpc":"2.0","method":"get_data","id":null}',
+     [ok(["hello", 5], None)], False),
+    ("id_string_kept", b'{"jsonrpc":"2.0","method":"get_data","id":"\\u00e9<&>"}',
+     [ok(["hello", 5], "\u00e9<&>")], False),
+    ("null_result", b'{"jsonrpc":"2.0","method":"update","id":1}', [ok(None, 1)], False),
+    ("batch_element_wrong_version", b'[{"jsonrpc":"1.0","method":"get_data","id":1}]',
+     [[err(-32600, 1)]], False),
+    ("batch_element_go_dialect", b'[{"method":"get_data","params":[],"id":1}]',
+     [[err(-32600, 1)]], False),
+    ("scalar_after_v2", b'{"jsonrpc":"2.0","method":"update"} 42', [err(-32600, None)], False),
+    ("garbage_after_v2", b'{"jsonrpc":"2.0","method":"update"} xyz', [err(-32700, None)], True),
+    ("oversized_after_v2", b'{"jsonrpc":"2.0","method":"update"}\n[' + b" " * 5000,
+     [err(-32700, None)], True),
+]
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["whole", "byte-by-byte"])
+@pytest.mark.parametrize("name,data,want,broken", CASES, ids=[c[0] for c in CASES])
+def test_spec_and_error_cases(name: str, data: bytes, want: list[Any], broken: bool,
+                              chunked: bool) -> None:
+    codec = jsonserver.ServerCodec(max_message_size=4096)
+    got, got_broken = run(data, chunked, codec)
+    assert normal(got) == normal(want)
+    assert got_broken == broken
+
+
+def test_fractional_and_big_ids_are_echoed_as_written() -> None:
+    got, _ = run(b'{"jsonrpc":"2.0","method":"get_data","id":1.0}'
+                 b'{"jsonrpc":"2.0","method":"get_data","id":123456789012345678901234567890}')
+    codec = jsonserver.ServerCodec()
+    (request,) = codec.feed(b'{"jsonrpc":"2.0","method":"get_data","id":1e2}')
+    assert codec.encode(Response(request, 1)) == b'{"jsonrpc":"2.0","result":1,"id":1e2}\n'
+    assert [reply["id"] for reply in got] == [1.0, 123456789012345678901234567890]
+
+
+def test_batch_limit_answers_each_request_with_its_id() -> None:
+    items = [{"jsonrpc": "2.0", "method": "get_data", "id": i} for i in range(4)]
+    items.append({"jsonrpc": "2.0", "method": "update"})  # a notification: still never answered
+    codec = jsonserver.ServerCodec(max_batch_size=3)
+    (batch,) = codec.feed(json.dumps(items).encode())
+    (reply,) = run(json.dumps(items).encode(), codec=jsonserver.ServerCodec(max_batch_size=3))[0]
+    assert sorted(r["id"] for r in reply) == [0, 1, 2, 3]
+    assert {r["error"]["code"] for r in reply} == {-32001}
+    assert reply[0]["error"]["data"] == "batch of 5 requests exceeds the limit of 3"
+    assert not any(type(item) is Request for item in batch.items)  # nothing runs
+    within, _ = run(json.dumps(items[:3]).encode(), codec=jsonserver.ServerCodec(max_batch_size=3))
+    assert [r["result"] for r in within[0]] == [["hello", 5]] * 3
+
+
+def test_invalid_json_on_a_go_connection_closes_silently() -> None:
+    # Go's client never sends invalid JSON; Go's server closes without a word (PROTOCOL.md 2.2).
+    got, broken = run(b'{"method":"Arith.Multiply","params":[{"A":1,"B":2}],"id":1} xyz',
+                      registry=services.make_server().registry)
+    assert broken and [reply["id"] for reply in got] == [1] and "jsonrpc" not in got[0]
+
+
+def test_go_and_v2_requests_share_a_stream() -> None:
+    data = (b'{"method":"Arith.Multiply","params":[{"A":7,"B":8}],"id":0}'
+            b'{"jsonrpc":"2.0","method":"Arith.Multiply","params":[{"A":2,"B":3}],"id":0}\n'
+            b'{"method":"Arith.Divide","params":[{"A":1,"B":0}],"id":1}')
+    got, broken = run(data, registry=services.make_server().registry)
+    assert not broken
+    assert got == [{"id": 0, "result": {"Pro": 56, "Quo": 0, "Rem": 0}, "error": None},
+                   {"jsonrpc": "2.0", "result": {"Pro": 6, "Quo": 0, "Rem": 0}, "id": 0},
+                   {"id": 1, "result": None, "error": "divide by zero"}]
+
+
+# Go's captured vectors that PROTOCOL.md 5.1 answers in 2.0 instead: (replies, connection closed).
+ANSWERED_AS_JSONRPC2: dict[str, tuple[list[Any], bool]] = {
+    "jsonrpc_2_0_member_ignored": ([ok({"Pro": 56, "Quo": 0, "Rem": 0}, 1)], False),
+    "jsonrpc_2_0_named_params": ([err(-32602, 1)], False),  # Multiply takes one struct argument
+    "top_level_array_batch": ([[err(-32600, 1), err(-32600, 2)]], False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ANSWERED_AS_JSONRPC2))
+def test_go_vectors_that_are_jsonrpc2(name: str) -> None:
+    case = {c["name"]: c for c in vectors("jsonrpc_server_edge_cases.json")}[name]
+    got, broken = run(case["client_to_server"].encode(), registry=services.make_server().registry)
+    want, closed = ANSWERED_AS_JSONRPC2[name]
+    assert normal(got) == normal(want)
+    assert broken == closed
+
+
+def test_client_codec_writes_params_by_position_and_by_name() -> None:
+    codec = jsonrpc2.ClientCodec()
+    assert json.loads(codec.encode("subtract", [42, 23], 1)) == {
+        "jsonrpc": "2.0", "method": "subtract", "params": [42, 23], "id": 1}
+    assert json.loads(codec.encode("subtract", {"minuend": 42}, 2))["params"] == {"minuend": 42}
+    assert "params" not in json.loads(codec.encode("get_data", None, 3))
+    assert "id" not in json.loads(codec.encode_notification("update", [1]))
+    with pytest.raises(TypeError, match="wrap one argument"):
+        codec.encode("subtract", 42, 4)
+    batch = json.loads(codec.encode_batch([("a", [1], 5), ("b", None, jsonrpc2.NO_ID)]))
+    assert batch == [{"jsonrpc": "2.0", "method": "a", "params": [1], "id": 5},
+                     {"jsonrpc": "2.0", "method": "b"}]
+
+
+def test_client_codec_reads_single_and_batch_replies() -> None:
+    codec = jsonrpc2.ClientCodec()
+    replies = codec.feed(b'{"jsonrpc":"2.0","result":19,"id":1}\n[{"jsonrpc":"2.0","result":null,'
+                         b'"id":2},{"jsonrpc":"2.0","error":{"code":42,"message":"out of stock",'
+                         b'"data":{"sku":7}},"id":3}]\n')
+    assert [(r.id, r.result) for r in replies[:2]] == [(1, 19), (2, None)]
+    error = replies[2].error
+    assert isinstance(error, ServerError)
+    assert (error.message, error.code, error.data) == ("out of stock", 42, {"sku": 7})
+    with pytest.raises(ProtocolError):
+        codec.feed(b"42\n")
