@@ -1,8 +1,10 @@
 """Services and functions by name: registration with Go's rules, argument binding, dispatch."""
 from __future__ import annotations
 
+import bisect
 import inspect
 import logging
+import time
 import typing
 from typing import Any, Callable, Optional
 
@@ -10,9 +12,13 @@ from . import errors
 from .errors import ServerError
 from .messages import Dialect, Request, Response
 from .schema import Kind, TypeMismatch, TypeSpec, spec_of
+from .stats import LATENCY_BUCKETS, Latency
 
 log = logging.getLogger("greenrpc")
 GOB = Dialect.GOB  # a module constant: enum attribute lookups cost ~50 ns per call
+_clock = time.perf_counter
+_bucket = bisect.bisect_left
+_FASTEST = LATENCY_BUCKETS[0]
 
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
@@ -38,7 +44,8 @@ class Method:
     """A callable exposed under one name, with what binding and encoding need to know."""
 
     __slots__ = ("name", "function", "params", "positional", "var_positional", "var_keyword",
-                 "keyword_only", "result_spec", "encode_result", "doc", "calls", "errors")
+                 "keyword_only", "result_spec", "encode_result", "doc", "calls", "errors",
+                 "latency")
 
     def __init__(self, name: str, function: Callable[..., Any]) -> None:
         self.name = name
@@ -46,6 +53,7 @@ class Method:
         self.doc = inspect.getdoc(function) or ""
         self.calls = 0   # times the method ran (Go counts calls that returned an error too)
         self.errors = 0  # times it raised
+        self.latency = Latency(LATENCY_BUCKETS)  # seconds in the method (JSON: and its encoding)
         try:
             signature = inspect.signature(function)
             hints = typing.get_type_hints(function, include_extras=True)
@@ -210,6 +218,7 @@ class Registry:
         except ServerError as err:
             return Response(request, error=err)
         method.calls += 1
+        start = _clock()
         try:
             result = method.function(*args, **kwargs) if kwargs else method.function(*args)
             # gob encodes from the typed result itself (wire/gob/netrpc.py)
@@ -217,10 +226,18 @@ class Registry:
                 result = method.encode_result(result) if result is not None else method.zero_result()
         except ServerError as err:
             method.errors += 1
+            method.latency.observe(_clock() - start)
             return Response(request, error=err)
         except Exception as err:  # a failing method must never take its connection down
             method.errors += 1
+            method.latency.observe(_clock() - start)
             log.exception("method %s raised", method.name)
             return Response(request, error=ServerError(str(err) or type(err).__name__,
                                                        errors.INTERNAL_ERROR))
+        # Latency.observe inlined, and no bisect for a call faster than the first bucket's bound:
+        # this costs about 0.15 us a call, against 0.25 us through the method call.
+        elapsed = _clock() - start
+        latency = method.latency
+        latency.counts[0 if elapsed <= _FASTEST else _bucket(latency.bounds, elapsed)] += 1
+        latency.sum += elapsed
         return Response(request, result)
