@@ -15,9 +15,12 @@ from gevent.event import Event
 from gevent.pool import Pool
 from gevent.server import StreamServer
 
+from . import http
 from .connection import Connection, Limits, Takeover
 from .errors import ConnectionClosed
+from .metrics import Metrics
 from .registry import Registry
+from .stats import Traffic
 from .transport import Address, Transport, format_address, parse_address
 from .wire import detect_protocol, gob, goconnect, jsonserver
 
@@ -50,14 +53,24 @@ class Server:
 
     Limits and timeouts are keyword arguments (see ``Limits`` for their defaults);
     ``max_connections`` bounds the accepted connections (accepting pauses at the bound).
+    HTTP clients POST JSON-RPC to ``rpc_path``; a connection opening with Go's ``CONNECT``
+    gets Go's handshake and then speaks gob, unless ``connect_handler`` takes it instead
+    (see greenrpc.http.ConnectHandler).
     """
 
-    def __init__(self, *, max_connections: int = DEFAULT_MAX_CONNECTIONS, **limits: Any) -> None:
+    def __init__(self, *, max_connections: int = DEFAULT_MAX_CONNECTIONS, rpc_path: str = "/",
+                 connect_handler: Optional[http.ConnectHandler] = None, **limits: Any) -> None:
         self.registry = Registry()
         self.limits = Limits(**limits)
         self.max_connections = max_connections
         self.connections: set[Connection] = set()
         self._transports: set[Transport] = set()
+        self._accepted = 0
+        self._bytes_closed = (0, 0)  # received and sent by connections already closed
+        self.metrics = Metrics(self.registry, self.traffic)
+        self._site = http.Site(self.registry, self.limits, self.metrics,
+                               lambda: not self._stopping, rpc_path,
+                               connect_handler or self._serve_connect)
         self._stream_server: Optional[StreamServer] = None
         self._pool: Optional[Pool] = None
         self._takeover: Optional[Takeover] = None
@@ -71,6 +84,14 @@ class Server:
     def register_function(self, function: Callable[..., Any], name: Optional[str] = None) -> None:
         """Expose one function under name (default: its __name__)."""
         self.registry.register_function(function, name)
+
+    def traffic(self) -> Traffic:
+        """Connections and bytes so far, for /metrics."""
+        received, sent = self._bytes_closed
+        for transport in self._transports:
+            received += transport.bytes_in
+            sent += transport.bytes_out
+        return Traffic(len(self._transports), self._accepted, received, sent)
 
     @property
     def address(self) -> str:
@@ -142,6 +163,7 @@ class Server:
             sock.setsockopt(stdlib_socket.IPPROTO_TCP, stdlib_socket.TCP_NODELAY, 1)
         transport = Transport(sock, self.limits.write_timeout)
         self._transports.add(transport)
+        self._accepted += 1
         try:
             first = b"" if self._stopping else transport.recv(self.limits.idle_timeout)
             while len(first) == 1:  # one byte cannot tell a gob length from JSON or HTTP
@@ -157,7 +179,12 @@ class Server:
             pass
         finally:
             self._transports.discard(transport)
+            received, sent = self._bytes_closed
+            self._bytes_closed = (received + transport.bytes_in, sent + transport.bytes_out)
             transport.close()
+
+    def _serve_http(self, transport: Transport, first: bytes, peer: str) -> None:
+        http.serve(transport, first, self._site, peer)
 
     def _serve_json(self, transport: Transport, first: bytes, peer: str) -> None:
         codec = jsonserver.ServerCodec(self.limits.max_message_size, self.limits.max_batch_size)
@@ -167,7 +194,7 @@ class Server:
         codec = gob.ServerCodec(self.registry.lookup, self.limits.max_message_size)
         self._serve_codec(codec, transport, first, peer)
 
-    def _serve_http(self, transport: Transport, first: bytes, peer: str) -> None:
+    def _serve_connect(self, transport: Transport, first: bytes, peer: str) -> None:
         """Go's HandleHTTP: a CONNECT to /_goRPC_, then gob on the same connection."""
         data = first
         while (answer := goconnect.answer_connect(data, date=formatdate(usegmt=True))) is None:

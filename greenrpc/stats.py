@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from bisect import bisect_left
+from dataclasses import dataclass
 
 # Upper bounds in seconds, Prometheus style (a value lands in the first bucket it is <= to).
 LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
@@ -45,3 +46,13 @@ class Latency:
             if seen >= rank:
                 return bound
         return float("inf")
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """A server's connections and bytes since it started, read when a page asks."""
+
+    connections_open: int
+    connections_accepted: int
+    bytes_received: int
+    bytes_sent: int
