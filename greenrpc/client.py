@@ -8,9 +8,10 @@ import gevent
 from gevent.event import AsyncResult
 
 from .errors import CallTimeout, ConnectionClosed, ProtocolError, RPCError, ServerError
+from .messages import NO_ID
 from .schema import TypeMismatch, spec_of
 from .transport import Address, Transport, connect
-from .wire import gob, goconnect, jsonrpc1
+from .wire import gob, goconnect, jsonrpc1, jsonrpc2
 
 log = logging.getLogger("greenrpc")
 
@@ -60,6 +61,52 @@ class Call:
             self._result.set_exception(error)
 
 
+class Batch:
+    """Calls and notifications sent together as one JSON-RPC 2.0 batch (Client.batch()).
+
+    The server may run the elements concurrently and answers them in one array; each Call
+    resolves on its own, matched by id. Nothing is sent for an empty batch, and nothing is
+    sent if the with-block raises (its calls then fail with RPCError).
+    """
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.entries: list[tuple[str, Any, Optional[Call]]] = []
+        self.sent = False
+
+    def call(self, method: str, params: Any = None, *, result_type: Any = None) -> Call:
+        """Add a call; returns its Call, whose get() works once the batch is sent."""
+        jsonrpc2.params_text(params)  # refuse bad params now, not at send time
+        call = self.client._new_call(method, result_type)
+        self.entries.append((method, params, call))
+        return call
+
+    def notify(self, method: str, params: Any = None) -> None:
+        """Add a notification (never answered)."""
+        jsonrpc2.params_text(params)
+        self.entries.append((method, params, None))
+
+    def send(self) -> None:
+        """Send the batch (once); an empty batch sends nothing, as the spec forbids []."""
+        if self.sent:
+            raise RPCError("this batch was sent already")
+        self.sent = True
+        if self.entries:
+            self.client._send_batch(self.entries)
+
+    def __enter__(self) -> Batch:
+        return self
+
+    def __exit__(self, kind: Any, *exc: Any) -> None:
+        if kind is None:
+            self.send()
+            return
+        self.sent = True
+        for _, _, call in self.entries:
+            if call is not None:
+                call._resolve(None, RPCError("the batch was not sent: its block raised"))
+
+
 class Client:
     """An RPC client on one connection, safe to share between greenlets.
 
@@ -90,10 +137,9 @@ class Client:
         """
         if self._closed is not None:
             raise self._closed
-        id = self._next_id
-        self._next_id += 1
+        call = self._new_call(method, None if self.codec.decodes_results else result_type)
+        id = call.id
         data = self.codec.encode(method, params, id, result_type, params_type)
-        call = Call(self, id, method, None if self.codec.decodes_results else result_type)
         self._pending[id] = call
         try:
             self.transport.write(data)
@@ -106,6 +152,52 @@ class Client:
         """Call method and wait for its result (raises ServerError with the server's text)."""
         return self.go(method, params, result_type=result_type, params_type=params_type) \
             .get(timeout)
+
+    def notify(self, method: str, params: Any = None) -> None:
+        """Send a JSON-RPC 2.0 notification: the server runs it and never answers."""
+        self._write(self._v2_codec("notifications").encode_notification(method, params))
+
+    def batch(self) -> Batch:
+        """Collect calls and notifications to send as one JSON-RPC 2.0 batch.
+
+        ``with client.batch() as batch: product = batch.call(...)`` sends when the block ends;
+        then ``product.get()`` waits for that call's result as for ``go()``.
+        """
+        self._v2_codec("batches")
+        return Batch(self)
+
+    def _v2_codec(self, feature: str) -> jsonrpc2.ClientCodec:
+        if not isinstance(self.codec, jsonrpc2.ClientCodec):
+            raise RPCError(f"{feature} need JSON-RPC 2.0: dial(address, version=2)")
+        return self.codec
+
+    def _write(self, data: bytes) -> None:
+        if self._closed is not None:
+            raise self._closed
+        try:
+            self.transport.write(data)
+        except ConnectionClosed as err:
+            self._fail_all(err)
+            raise
+
+    def _send_batch(self, entries: list[tuple[str, Any, Optional[Call]]]) -> None:
+        if self._closed is not None:
+            raise self._closed
+        calls = [(method, params, call.id if call is not None else NO_ID)
+                 for method, params, call in entries]
+        data = self._v2_codec("batches").encode_batch(calls)
+        for _, _, call in entries:
+            if call is not None:
+                self._pending[call.id] = call
+        try:
+            self.transport.write(data)
+        except ConnectionClosed as err:
+            self._fail_all(err)
+
+    def _new_call(self, method: str, result_type: Any) -> Call:
+        id = self._next_id
+        self._next_id += 1
+        return Call(self, id, method, result_type)
 
     def close(self) -> None:
         """Close the connection; pending calls fail with ConnectionClosed."""
@@ -159,18 +251,26 @@ _CODECS: dict[str, Callable[[], Any]] = {"json": jsonrpc1.ClientCodec, "gob": go
 
 
 def dial(address: Address, timeout: Optional[float] = DEFAULT_DIAL_TIMEOUT, *,
-         codec: str = "json", call_timeout: Optional[float] = DEFAULT_CALL_TIMEOUT) -> Client:
+         codec: str = "json", call_timeout: Optional[float] = DEFAULT_CALL_TIMEOUT,
+         version: int = 1) -> Client:
     """Connect to a server; timeout bounds the connect.
 
     codec "json" speaks Go's net/rpc/jsonrpc, "gob" Go's default net/rpc codec (rpc.ServeConn).
+    With codec "json", version=1 is Go's dialect: params is the single argument, sent as
+    [params]. version=2 is JSON-RPC 2.0: params is a list (by position), a dict (by name) or
+    None (none), and the client can also notify() and send batch()es.
     """
     if codec not in _CODECS:
         raise ValueError(f"unknown codec {codec!r}: use one of {sorted(_CODECS)}")
+    if version not in (1, 2) or (version == 2 and codec != "json"):
+        raise ValueError(f"version must be 1 (Go's dialect) or 2 (JSON-RPC 2.0, codec 'json'), "
+                         f"not {version!r} with codec {codec!r}")
     try:
         sock = connect(address, timeout)
     except OSError as err:
         raise ConnectionClosed(f"dial {address}: {err}") from None
-    return Client(sock, _CODECS[codec](), call_timeout=call_timeout)
+    return Client(sock, jsonrpc2.ClientCodec() if version == 2 else _CODECS[codec](),
+                  call_timeout=call_timeout)
 
 
 def dial_http(address: Address, path: str = goconnect.RPC_PATH,
@@ -209,4 +309,4 @@ def dial_http(address: Address, path: str = goconnect.RPC_PATH,
     return Client(sock, gob.ClientCodec(), call_timeout=call_timeout)
 
 
-__all__ = ["Call", "Client", "dial", "dial_http", "ServerError"]
+__all__ = ["Batch", "Call", "Client", "dial", "dial_http", "ServerError"]

@@ -187,10 +187,14 @@ def decode_reply(value: Any) -> Reply:
 class ClientCodec:
     """Client side of JSON-RPC 2.0 on one connection: calls, notifications and batches."""
 
+    decodes_results = False
+
     def __init__(self, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE) -> None:
         self.stream = JSONStream(max_message_size)
 
-    def encode(self, method: str, params: Any, id: Any) -> bytes:
+    def encode(self, method: str, params: Any, id: Any, result_type: Any = None,
+               params_type: Any = None) -> bytes:
+        # JSON carries no types: the Client converts results, and params go as they are.
         return (request_text(method, params, id) + "\n").encode()
 
     def encode_notification(self, method: str, params: Any) -> bytes:
