@@ -11,6 +11,7 @@ before the next read, and the replies ready by then go out in one send.
 from __future__ import annotations
 
 import logging
+import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Union
@@ -107,6 +108,9 @@ class Connection:
         self.watched = False   # takeover will look at us in its next check
         self.inflight = 0      # calls handed over to their own greenlet, not yet answered
         self.draining = False
+        # When the request that has started arriving must be complete (None: none has started).
+        # A trickle of bytes does not move it: only completing a message does (slowloris).
+        self.deadline: Optional[float] = None
         self._wakeup: Optional[Event] = None    # set whenever an in-flight call ends
         self._finished: Optional[Event] = None  # set when the last leader has closed the socket
 
@@ -145,7 +149,12 @@ class Connection:
                     self._flush_batch()
                 if self.draining:
                     break
-                timeout = limits.message_timeout if self.codec.buffered else limits.idle_timeout
+                if self.deadline is None:
+                    timeout = limits.idle_timeout
+                else:
+                    timeout = self.deadline - time.monotonic()
+                    if timeout <= 0:
+                        raise TimeoutError("request not complete in time")
                 data = transport.recv(timeout)
                 self._feed(data)
                 if not data:
@@ -160,12 +169,19 @@ class Connection:
 
     def _feed(self, data: bytes) -> None:
         try:
-            self.pending.extend(self.codec.feed(data))
+            messages = self.codec.feed(data)
         except ProtocolError as err:
             if data:
                 log.info("closing %s after a bad message: %s", self.peer, err)
             self.draining = True
-            self.pending.extend(err.completed)  # whole requests before the break still count
+            messages = err.completed  # whole requests before the break still count
+        self.pending.extend(messages)
+        message_timeout = self.limits.message_timeout
+        if message_timeout is not None:
+            if not self.codec.buffered:
+                self.deadline = None
+            elif messages or self.deadline is None:  # the buffered request began in this read
+                self.deadline = time.monotonic() + message_timeout
 
     def _run_pending(self, me: Any) -> bool:
         """Answer the decoded requests; False if this greenlet stopped being the leader."""

@@ -1,0 +1,70 @@
+"""Every limit and timeout, hit over real sockets: a clear error or close, others unaffected."""
+from __future__ import annotations
+
+import json
+import socket
+import time
+from typing import Any, Iterator
+
+import gevent
+import pytest
+
+import greenrpc
+from tests import services
+from tests.support import connect, is_open, read_lines, read_until_closed
+
+MULTIPLY = b'{"method":"Arith.Multiply","params":[{"A":7,"B":8}],"id":"probe"}\n'
+
+
+@pytest.fixture
+def make() -> Iterator[Any]:
+    """Start a services server with the given limits; stop it after the test."""
+    started: list[greenrpc.Server] = []
+
+    def start(**limits: Any) -> greenrpc.Server:
+        server = services.make_server(**limits)
+        server.start()
+        started.append(server)
+        return server
+    yield start
+    for server in started:
+        server.stop(timeout=5)
+
+
+def still_serves(address: str) -> None:
+    with connect(address) as sock:
+        sock.sendall(MULTIPLY)
+        assert json.loads(read_lines(sock, 1)[0])["result"]["Pro"] == 56
+
+
+def test_a_request_trickled_a_byte_at_a_time_is_dropped_at_the_message_timeout(make: Any) -> None:
+    server = make(message_timeout=0.5)
+    request = b'{"method":"Echo.Str","params":["' + b"x" * 100 + b'"],"id":1}'
+    with connect(server.address) as sock:
+        started = time.monotonic()
+        closed_after = None
+        for byte in request:  # one byte every 50 ms: always progress, never a whole message
+            try:
+                sock.send(bytes([byte]))
+            except OSError:
+                closed_after = time.monotonic() - started
+                break
+            if not is_open(sock, wait=0.05):
+                closed_after = time.monotonic() - started
+                break
+        assert closed_after is not None, "the trickling request was never dropped"
+        assert 0.45 < closed_after < 2.0
+    still_serves(server.address)
+
+
+def test_a_steady_stream_of_requests_is_never_cut_by_the_message_timeout(make: Any) -> None:
+    # Each request completes well within the bound, though a partial one is always buffered.
+    server = make(message_timeout=0.4)
+    requests = b"".join(b'{"method":"Echo.Int","params":[%d],"id":%d}' % (i, i) for i in range(12))
+    with connect(server.address) as sock:
+        step = len(requests) // 24
+        for i in range(0, len(requests), step):
+            sock.sendall(requests[i:i + step])
+            gevent.sleep(0.05)  # 1.2 s in all, three times the bound
+        got = read_lines(sock, 12)
+    assert sorted(json.loads(line)["result"] for line in got) == list(range(12))
