@@ -197,11 +197,12 @@ class Server:
     def _serve_connect(self, transport: Transport, first: bytes, peer: str) -> None:
         """Go's HandleHTTP: a CONNECT to /_goRPC_, then gob on the same connection."""
         data = first
-        while (answer := goconnect.answer_connect(data, date=formatdate(usegmt=True))) is None:
-            more = transport.recv(self.limits.message_timeout)
-            if not more:
-                return
-            data += more
+        with gevent.Timeout(self.limits.message_timeout, TimeoutError):  # the whole head
+            while (answer := goconnect.answer_connect(data, date=formatdate(usegmt=True))) is None:
+                more = transport.recv()
+                if not more:
+                    return
+                data += more
         transport.write(answer.reply)
         if answer.connected:
             self._serve_gob(transport, answer.rest, peer)

@@ -68,3 +68,20 @@ def test_a_steady_stream_of_requests_is_never_cut_by_the_message_timeout(make: A
             gevent.sleep(0.05)  # 1.2 s in all, three times the bound
         got = read_lines(sock, 12)
     assert sorted(json.loads(line)["result"] for line in got) == list(range(12))
+
+
+def test_an_http_head_trickled_a_byte_at_a_time_is_dropped_at_the_message_timeout(make: Any
+                                                                                  ) -> None:
+    server = make(message_timeout=0.5)
+    head = b"CONNECT /_goRPC_ HTTP/1.0\r\n" + b"X-Padding: " + b"p" * 200 + b"\r\n\r\n"
+    with connect(server.address) as sock:
+        started = time.monotonic()
+        for byte in head:
+            try:
+                sock.send(bytes([byte]))
+            except OSError:
+                break
+            if not is_open(sock, wait=0.05):
+                break
+        assert 0.45 < time.monotonic() - started < 2.0
+    still_serves(server.address)
