@@ -28,6 +28,8 @@ from .transport import Transport
 
 log = logging.getLogger("greenrpc")
 
+FLUSH_SIZE = 256 << 10  # bytes of replies held before the leader writes them mid-batch
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -190,28 +192,36 @@ class Connection:
         encode = self.codec.encode
         dispatch = self.dispatch
         max_inflight = self.limits.max_inflight
+        size = 0
         while pending:
             if self.inflight >= max_inflight:
                 self._wait_for_slot()
             message = pending.popleft()
             if type(message) is Response:  # the codec answered it already
-                batch.append(encode(message))
-                continue
-            self.calling = True
-            if not self.watched:
-                self.takeover.watch(self)
-            response: Union[Response, list[Response]]
-            if type(message) is Batch:
-                response = run_batch(message, dispatch, max_inflight)
+                data = encode(message)
             else:
-                response = dispatch(message)
-            if self.leader is not me:
-                self._answer_late(response)
-                return False
-            self.calling = False
-            data = encode(response)
-            if data:  # b"" answers a notification: nothing is sent
-                batch.append(data)
+                self.calling = True
+                if not self.watched:
+                    self.takeover.watch(self)
+                response: Union[Response, list[Response]]
+                if type(message) is Batch:
+                    response = run_batch(message, dispatch, max_inflight)
+                else:
+                    response = dispatch(message)
+                if self.leader is not me:
+                    self._answer_late(response)
+                    return False
+                self.calling = False
+                data = encode(response)
+            if not data:  # b"" answers a notification: nothing is sent
+                continue
+            batch.append(data)
+            size += len(data)
+            if size > FLUSH_SIZE:
+                # Small requests may ask for big replies: send them as they are made, so a peer
+                # that does not read stalls this loop (until write_timeout), not our memory.
+                self._flush_batch()
+                size = 0
         return True
 
     def _flush_batch(self) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 import greenrpc
 from tests import services
-from tests.support import connect, is_open, read_lines, read_until_closed
+from tests.support import connect, host_port, is_open, read_lines, read_until_closed
 
 MULTIPLY = b'{"method":"Arith.Multiply","params":[{"A":7,"B":8}],"id":"probe"}\n'
 
@@ -85,3 +85,33 @@ def test_an_http_head_trickled_a_byte_at_a_time_is_dropped_at_the_message_timeou
                 break
         assert 0.45 < time.monotonic() - started < 2.0
     still_serves(server.address)
+
+
+def test_a_peer_that_never_reads_its_big_replies_is_cut_off_with_bounded_memory(make: Any
+                                                                               ) -> None:
+    import tracemalloc
+    server = make(write_timeout=0.5)
+    # 300 small requests in one send ask for ~33 MB of replies; the peer reads none of them.
+    requests = b"".join(b'{"method":"Echo.Slice","params":[20000],"id":%d}\n' % i
+                        for i in range(300))
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(host_port(server.address))
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        started = time.monotonic()
+        sock.sendall(requests)
+        gevent.sleep(0.1)
+        assert server.connections  # stalled on our full receive window, not gone yet
+        still_serves(server.address)  # others are served while it stalls
+        while server.connections and time.monotonic() - started < 5:
+            gevent.sleep(0.05)
+        held = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+        sock.close()
+    assert not server.connections, "the stalled peer was never cut off"
+    assert 0.5 < time.monotonic() - started < 3
+    assert held < 6_000_000, f"{held} bytes held for a peer that reads nothing"
