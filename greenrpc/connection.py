@@ -157,7 +157,12 @@ class Connection:
                     timeout = self.deadline - time.monotonic()
                     if timeout <= 0:
                         raise TimeoutError("request not complete in time")
-                data = transport.recv(timeout)
+                try:
+                    data = transport.recv(timeout)
+                except TimeoutError:
+                    if self.deadline is None and self.inflight:
+                        continue  # quiet, but calls are still running: not idle
+                    raise
                 self._feed(data)
                 if not data:
                     self.draining = True

@@ -115,3 +115,18 @@ def test_a_peer_that_never_reads_its_big_replies_is_cut_off_with_bounded_memory(
     assert not server.connections, "the stalled peer was never cut off"
     assert 0.5 < time.monotonic() - started < 3
     assert held < 6_000_000, f"{held} bytes held for a peer that reads nothing"
+
+
+def test_idle_timeout_is_opt_in_and_closes_only_quiet_connections(make: Any) -> None:
+    server = make(idle_timeout=0.4)
+    with connect(server.address) as quiet, connect(server.address) as busy:
+        started = time.monotonic()
+        busy.sendall(b'{"method":"Slow.Sleep","params":[{"Ms":700,"Tag":"t"}],"id":1}')
+        assert read_until_closed(quiet, timeout=3) == b""
+        assert 0.35 < time.monotonic() - started < 1.5
+        # A call that outlasts the idle timeout keeps its connection: nothing is idle yet.
+        assert json.loads(read_lines(busy, 1)[0])["result"] == "t"
+        busy.sendall(MULTIPLY)
+        assert json.loads(read_lines(busy, 1)[0])["result"]["Pro"] == 56
+        assert read_until_closed(busy, timeout=3) == b""  # then quiet: closed in turn
+
