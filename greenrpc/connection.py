@@ -23,6 +23,7 @@ from gevent.pool import Pool
 
 from . import errors
 from .errors import ConnectionClosed, ProtocolError, ServerError
+from .gate import Gate
 from .messages import Batch, Request, Response
 from .transport import Transport
 
@@ -38,6 +39,7 @@ class Limits:
     max_message_size: int = 4 << 20       # bytes in one request (an HTTP body too)
     max_batch_size: int = 1000            # requests in one JSON-RPC 2.0 batch
     max_inflight: int = 128               # calls running at once; reading pauses at the cap
+    max_inflight_total: Optional[int] = 10000  # the same over all connections (gate.py)
     message_timeout: Optional[float] = 30.0  # a started request must complete within this
     idle_timeout: Optional[float] = None  # Go clients break on idle closes (PROTOCOL.md 1.2)
     write_timeout: Optional[float] = 30.0  # a reply that cannot be sent for this long: close
@@ -71,16 +73,23 @@ def run_batch(batch: Batch, dispatch: Callable[[Request], Response],
 class Takeover:
     """Finds leaders that yielded inside a call and starts a new leader for their connection."""
 
-    def __init__(self, spawn: Callable[..., Any] = gevent.spawn) -> None:
+    def __init__(self, spawn: Callable[..., Any] = gevent.spawn, gate: Optional[Gate] = None
+                 ) -> None:
         self.spawn = spawn
+        self.gate = gate if gate is not None else Gate(None)
         self._watched: list[Connection] = []
         self._loop = gevent.get_hub().loop
 
     def watch(self, conn: Connection) -> None:
         conn.watched = True
-        if not self._watched:
+        watched = self._watched
+        if not watched:
             self._loop.run_callback(self._check)
-        self._watched.append(conn)
+        watched.append(conn)
+        gate = self.gate  # each leader inside a call may block and take a slot
+        gate.starting = len(watched)
+        if gate.starting + gate.count >= gate.limit:
+            gate.full = True
 
     def _check(self) -> None:
         # Callbacks run in the hub, so every leader is suspended here: one still inside a call
@@ -90,6 +99,7 @@ class Takeover:
             conn.watched = False
             if conn.calling:
                 conn.hand_over(self.spawn)
+        self.gate.settle()
 
 
 class Connection:
@@ -103,6 +113,7 @@ class Connection:
         self.takeover = takeover
         self.limits = limits
         self.peer = peer
+        self.gate = takeover.gate
         self.pending: deque[Any] = deque()  # decoded, not yet started
         self.batch: list[bytes] = []        # encoded replies not yet written
         self.leader: Any = None
@@ -134,6 +145,7 @@ class Connection:
         """Called by Takeover from the hub: the leader is stuck in a call; start a new one."""
         self.calling = False
         self.inflight += 1
+        self.gate.enter()
         if self._wakeup is None:
             self._wakeup = Event()
             self._finished = Event()
@@ -197,10 +209,12 @@ class Connection:
         encode = self.codec.encode
         dispatch = self.dispatch
         max_inflight = self.limits.max_inflight
+        gate = self.gate
+        resumed = False  # this leader waited at the gate, so it passes the turn on
         size = 0
         while pending:
-            if self.inflight >= max_inflight:
-                self._wait_for_slot()
+            if self.inflight >= max_inflight or gate.full:
+                resumed = self._wait_for_slot() or resumed
             message = pending.popleft()
             if type(message) is Response:  # the codec answered it already
                 data = encode(message)
@@ -209,10 +223,15 @@ class Connection:
                 if not self.watched:
                     self.takeover.watch(self)
                 response: Union[Response, list[Response]]
-                if type(message) is Batch:
-                    response = run_batch(message, dispatch, max_inflight)
-                else:
-                    response = dispatch(message)
+                try:
+                    if type(message) is Batch:
+                        response = run_batch(message, dispatch, max_inflight)
+                    else:
+                        response = dispatch(message)
+                except BaseException:  # killed inside the call (stop's grace ran out)
+                    if self.leader is not me:
+                        self._call_ended()
+                    raise
                 if self.leader is not me:
                     self._answer_late(response)
                     return False
@@ -227,6 +246,8 @@ class Connection:
                 # that does not read stalls this loop (until write_timeout), not our memory.
                 self._flush_batch()
                 size = 0
+        if resumed:
+            gate.pass_on()
         return True
 
     def _flush_batch(self) -> None:
@@ -235,13 +256,21 @@ class Connection:
         batch.clear()
         self.transport.write(data)
 
-    def _wait_for_slot(self) -> None:
+    def _wait_for_slot(self) -> bool:
+        """Wait while this connection or the whole server is at its cap; True if the latter."""
         if self.batch:
             self._flush_batch()
-        assert self._wakeup is not None  # inflight > 0 means a hand-over created it
-        while self.inflight >= self.limits.max_inflight:
-            self._wakeup.clear()
-            self._wakeup.wait()
+        waited = False
+        while True:
+            if self.inflight >= self.limits.max_inflight:
+                assert self._wakeup is not None  # inflight > 0 means a hand-over created it
+                self._wakeup.clear()
+                self._wakeup.wait()
+            elif self.gate.full:
+                self.gate.wait()
+                waited = True
+            else:
+                return waited
 
     def _answer_late(self, response: Union[Response, list[Response]]) -> None:
         """Send the reply of a call that blocked, from the greenlet that ran it."""
@@ -255,9 +284,13 @@ class Connection:
         except ConnectionClosed:
             pass
         finally:
-            self.inflight -= 1
-            assert self._wakeup is not None
-            self._wakeup.set()
+            self._call_ended()
+
+    def _call_ended(self) -> None:
+        self.inflight -= 1
+        self.gate.leave()
+        assert self._wakeup is not None
+        self._wakeup.set()
 
     def _finish(self) -> None:
         # Stop reading, let every call already running write its reply, then close

@@ -18,6 +18,7 @@ from gevent.server import StreamServer
 from . import http
 from .connection import Connection, Limits, Takeover
 from .errors import ConnectionClosed
+from .gate import Gate
 from .metrics import Metrics
 from .registry import Registry
 from .stats import Traffic
@@ -64,6 +65,7 @@ class Server:
         self.limits = Limits(**limits)
         self.max_connections = max_connections
         self.connections: set[Connection] = set()
+        self.gate = Gate(self.limits.max_inflight_total)  # calls in flight, server-wide
         self._transports: set[Transport] = set()
         self._accepted = 0
         self._bytes_closed = (0, 0)  # received and sent by connections already closed
@@ -105,7 +107,7 @@ class Server:
         if self._stream_server is not None:
             raise RuntimeError("the server is already started")
         self._pool = Pool(self.max_connections)
-        self._takeover = Takeover()
+        self._takeover = Takeover(gate=self.gate)
         self._stream_server = StreamServer(listen(address), self.serve_conn, spawn=self._pool)
         self._stream_server.start()
         log.info("greenrpc serving %d methods on %s", len(self.registry.methods), self.address)

@@ -130,3 +130,63 @@ def test_idle_timeout_is_opt_in_and_closes_only_quiet_connections(make: Any) -> 
         assert json.loads(read_lines(busy, 1)[0])["result"]["Pro"] == 56
         assert read_until_closed(busy, timeout=3) == b""  # then quiet: closed in turn
 
+
+
+class Gauge:
+    def __init__(self) -> None:
+        self.running = 0
+        self.peak = 0
+
+    def Work(self, ms: int) -> int:
+        self.running += 1
+        self.peak = max(self.peak, self.running)
+        try:
+            time.sleep(ms / 1000)
+        finally:
+            self.running -= 1
+        return ms
+
+
+def test_calls_in_flight_across_the_server_are_capped_without_deadlock() -> None:
+    server = greenrpc.Server(max_inflight_total=4)
+    gauge = Gauge()
+    server.register(gauge)
+    server.register(services.Echo())
+    server.start()
+    try:
+        clients = [greenrpc.dial(server.address) for _ in range(10)]
+        calls = [client.go("Gauge.Work", 5 + (i * 7) % 30) for i in range(20)
+                 for client in clients]
+        gevent.sleep(0.02)
+        quick = clients[0].go("Echo.Int", 7)  # waits for a slot like every other call
+        assert [call.get(timeout=20) for call in calls] == [5 + (i * 7) % 30 for i in range(20)
+                                                            for _ in clients]
+        assert quick.get(timeout=5) == 7
+        assert gauge.peak == 4
+        assert server.gate.count == 0 and not server.gate.full
+        for client in clients:
+            client.close()
+    finally:
+        server.stop(timeout=5)
+
+
+def test_the_server_wide_cap_holds_under_many_connections() -> None:
+    server = greenrpc.Server(max_inflight_total=8)
+    gauge = Gauge()
+    server.register(gauge)
+    server.start()
+    try:
+        with greenrpc.dial(server.address) as first:
+            first.call("Gauge.Work", 1)  # warm up
+        clients = [greenrpc.dial(server.address) for _ in range(40)]
+        started = time.monotonic()
+        calls = [client.go("Gauge.Work", 20) for client in clients for _ in range(5)]
+        assert all(call.get(timeout=30) == 20 for call in calls)
+        # 200 calls of 20 ms, 8 at a time: about 0.5 s, never all at once
+        assert time.monotonic() - started > 0.4
+        assert gauge.peak == 8  # though 40 connections asked at the same moment
+        assert server.gate.count == 0
+        for client in clients:
+            client.close()
+    finally:
+        server.stop(timeout=5)
