@@ -121,11 +121,19 @@ class Connection:
         self.watched = False   # takeover will look at us in its next check
         self.inflight = 0      # calls handed over to their own greenlet, not yet answered
         self.draining = False
+        self.eof = False       # the peer has ended its side: nothing unread can follow
+        self.requests = 0      # messages read, each owed a reply
+        self._sent_before = transport.messages_out  # an HTTP handshake's answer is no reply
         # When the request that has started arriving must be complete (None: none has started).
         # A trickle of bytes does not move it: only completing a message does (slowloris).
         self.deadline: Optional[float] = None
         self._wakeup: Optional[Event] = None    # set whenever an in-flight call ends
         self._finished: Optional[Event] = None  # set when the last leader has closed the socket
+
+    @property
+    def replies(self) -> int:
+        """Replies handed to the kernel so far."""
+        return int(self.transport.messages_out - self._sent_before)
 
     def serve(self, initial: bytes = b"") -> None:
         """Run the connection until the peer is gone and every reply is written; then close."""
@@ -177,7 +185,7 @@ class Connection:
                     raise
                 self._feed(data)
                 if not data:
-                    self.draining = True
+                    self.eof = self.draining = True
         except TimeoutError:
             log.info("closing %s: no progress within the timeout", self.peer)
         except ConnectionClosed:
@@ -195,6 +203,7 @@ class Connection:
             self.draining = True
             messages = err.completed  # whole requests before the break still count
         self.pending.extend(messages)
+        self.requests += len(messages)
         message_timeout = self.limits.message_timeout
         if message_timeout is not None:
             if not self.codec.buffered:
@@ -252,9 +261,10 @@ class Connection:
 
     def _flush_batch(self) -> None:
         batch = self.batch
-        data = batch[0] if len(batch) == 1 else b"".join(batch)
+        count = len(batch)
+        data = batch[0] if count == 1 else b"".join(batch)
         batch.clear()
-        self.transport.write(data)
+        self.transport.write(data, count)
 
     def _wait_for_slot(self) -> bool:
         """Wait while this connection or the whole server is at its cap; True if the latter."""
@@ -306,6 +316,9 @@ class Connection:
         except ConnectionClosed:
             pass
         finally:
-            self.transport.close()
+            if self.eof:
+                self.transport.close()
+            else:  # we stop reading first (stop(), bad input, a timeout): keep the replies safe
+                self.transport.close_gracefully(self.limits.write_timeout)
             if self._finished is not None:
                 self._finished.set()

@@ -66,6 +66,7 @@ class Server:
         self.max_connections = max_connections
         self.connections: set[Connection] = set()
         self.gate = Gate(self.limits.max_inflight_total)  # calls in flight, server-wide
+        self._closed_counts = (0, 0)  # requests read and replies sent by finished connections
         self._transports: set[Transport] = set()
         self._accepted = 0
         self._bytes_closed = (0, 0)  # received and sent by connections already closed
@@ -101,6 +102,14 @@ class Server:
         if self._stream_server is None:
             raise RuntimeError("the server is not started")
         return format_address(self._stream_server.socket.getsockname())
+
+    def call_counts(self) -> tuple[int, int]:
+        """Requests read and replies sent so far; equal unless a peer vanished mid-call."""
+        read, sent = self._closed_counts
+        for conn in self.connections:
+            read += conn.requests
+            sent += conn.replies
+        return read, sent
 
     def start(self, address: Address = "127.0.0.1:0") -> str:
         """Start accepting in the background and return the bound address."""
@@ -145,6 +154,8 @@ class Server:
             for transport in list(self._transports):
                 transport.close()
             self._pool.kill(timeout=1)
+        read, sent = self.call_counts()
+        log.info("stopped: %d requests read, %d replies sent", read, sent)
         self._stopped.set()
 
     def _handle_signals(self, grace: float) -> None:
@@ -218,6 +229,8 @@ class Server:
             conn.serve(first)
         finally:
             self.connections.discard(conn)
+            read, sent = self._closed_counts
+            self._closed_counts = (read + conn.requests, sent + conn.replies)
 
 
 def _sockets_patched() -> bool:

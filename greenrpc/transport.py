@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import socket as stdlib_socket
+import struct
+import time
 from typing import Any, Optional, Union
 
 import gevent
@@ -13,6 +15,14 @@ from .errors import ConnectionClosed
 DEFAULT_WRITE_TIMEOUT = 30.0
 DEFAULT_MAX_PENDING_WRITE = 4 << 20
 RECV_SIZE = 65536
+LINGER = 5.0  # seconds a closing connection waits for the peer to take our last replies
+
+try:  # Linux: SIOCOUTQ, bytes sent and not yet acknowledged
+    import fcntl
+    import termios
+    _OUTQ: Optional[int] = termios.TIOCOUTQ
+except (ImportError, AttributeError):  # pragma: no cover - other systems close at once
+    _OUTQ = None
 
 Address = Union[str, tuple[str, int]]
 
@@ -80,11 +90,13 @@ class Transport:
         self._hub = gevent.get_hub()
         self._queue: list[bytes] = []
         self._queued = 0
+        self._queued_messages = 0
         self._flushing = False
         self._drained: Optional[Event] = None
         self.closed = False
         self.bytes_in = 0
         self.bytes_out = 0
+        self.messages_out = 0  # whole messages handed to the kernel
 
     def recv(self, timeout: Optional[float] = None) -> bytes:
         """Return the next bytes; b"" at end of stream. Raise TimeoutError or ConnectionClosed."""
@@ -107,12 +119,13 @@ class Transport:
         self.bytes_in += len(data)
         return data
 
-    def write(self, data: bytes) -> None:
-        """Queue data and send it, unless another greenlet is sending (it will send ours too)."""
+    def write(self, data: bytes, messages: int = 1) -> None:
+        """Queue whole messages and send them, unless another greenlet is sending (it sends ours)."""
         if self.closed:
             raise ConnectionClosed("connection is closed")
         self._queue.append(data)
         self._queued += len(data)
+        self._queued_messages += messages
         if not self._flushing:
             self._flush()
         elif self._queued > self.max_pending_write:
@@ -129,9 +142,12 @@ class Transport:
             while self._queue:
                 queue = self._queue
                 data = queue[0] if len(queue) == 1 else b"".join(queue)
+                messages = self._queued_messages
                 self._queue = []
                 self._queued = 0
+                self._queued_messages = 0
                 self._send(data)
+                self.messages_out += messages
         except (TimeoutError, gevent.Timeout):
             self.close()
             raise ConnectionClosed("peer stopped reading replies") from None
@@ -178,6 +194,31 @@ class Transport:
         except OSError:
             pass
 
+    def close_gracefully(self, timeout: Optional[float]) -> None:
+        """Close once the peer has every byte we sent, even if it sent more we will not read.
+
+        Closing a TCP socket with unread input resets the connection and throws away what is
+        still in our send buffer (RFC 2525 2.17; Linux does), which would lose replies. So:
+        end our side (FIN after the replies), discard what arrives, and close when the peer
+        has acknowledged everything or after timeout seconds.
+        """
+        os_sock = getattr(self.sock, "_sock", None)
+        if self.closed or os_sock is None or os_sock.family == stdlib_socket.AF_UNIX:
+            self.close()  # a unix socket's peer can read what it was sent after the close
+            return
+        deadline = time.monotonic() + (timeout if timeout is not None else LINGER)
+        delay = 0.001
+        try:
+            os_sock.shutdown(stdlib_socket.SHUT_WR)
+            while _discard_input(os_sock) and _unacknowledged(os_sock):
+                if time.monotonic() >= deadline:
+                    break
+                gevent.sleep(delay)
+                delay = min(delay * 2, 0.1)
+        except OSError:
+            pass
+        self.close()
+
     def close(self) -> None:
         if not self.closed:
             self.closed = True
@@ -185,3 +226,20 @@ class Transport:
                 self.sock.close()
             except OSError:
                 pass
+
+
+def _discard_input(os_sock: Any) -> bool:
+    """Read and drop whatever the peer has sent; False once it has closed its side."""
+    while True:
+        try:
+            if not os_sock.recv(RECV_SIZE):
+                return False
+        except BlockingIOError:
+            return True
+
+
+def _unacknowledged(os_sock: Any) -> int:
+    """Bytes we sent that the peer has not acknowledged yet (0 where the OS cannot say)."""
+    if _OUTQ is None:
+        return 0
+    return int(struct.unpack("i", fcntl.ioctl(os_sock.fileno(), _OUTQ, b"\0\0\0\0"))[0])
