@@ -7,6 +7,7 @@ methods over JSON on TCP. Importing greenrpc patches nothing; entry points call
 from __future__ import annotations
 
 from .client import Call, Client, dial, dial_http
+from .deadline import timeout
 from .errors import CallTimeout, ConnectionClosed, ProtocolError, RPCError, ServerError
 from .server import Server, serve
 
@@ -24,4 +25,5 @@ __all__ = [
     "dial",
     "dial_http",
     "serve",
+    "timeout",
 ]

@@ -43,6 +43,7 @@ class Limits:
     message_timeout: Optional[float] = 30.0  # a started request must complete within this
     idle_timeout: Optional[float] = None  # Go clients break on idle closes (PROTOCOL.md 1.2)
     write_timeout: Optional[float] = 30.0  # a reply that cannot be sent for this long: close
+    method_timeout: Optional[float] = None  # a call running longer is abandoned (deadline.py)
 
 
 def run_batch(batch: Batch, dispatch: Callable[[Request], Response],

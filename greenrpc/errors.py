@@ -39,6 +39,8 @@ GO_MISSING_PARAMS = "jsonrpc: request body missing params"
 GO_PARAMS_NOT_ARRAY = "json: cannot unmarshal {kind} into Go value of type [1]interface {{}}"
 # Go's client turns an empty error string into this text; we never send "" (PROTOCOL.md 2.4).
 GO_UNSPECIFIED = "unspecified error"
+# greenrpc's own: a method that ran past its timeout (deadline.py); Go has no such bound.
+METHOD_TIMED_OUT = "{name}: no result within {seconds}s, call abandoned"
 
 
 class RPCError(Exception):

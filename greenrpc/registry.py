@@ -8,7 +8,7 @@ import time
 import typing
 from typing import Any, Callable, Optional
 
-from . import errors
+from . import deadline, errors
 from .errors import ServerError
 from .messages import Dialect, Request, Response
 from .schema import Kind, TypeMismatch, TypeSpec, spec_of
@@ -47,7 +47,8 @@ class Method:
                  "keyword_only", "result_spec", "encode_result", "doc", "calls", "errors",
                  "latency")
 
-    def __init__(self, name: str, function: Callable[..., Any]) -> None:
+    def __init__(self, name: str, function: Callable[..., Any],
+                 timeout: Optional[float] = None) -> None:
         self.name = name
         self.function = function
         self.doc = inspect.getdoc(function) or ""
@@ -84,6 +85,9 @@ class Method:
         except TypeError as err:
             raise TypeError(f"{name}: return annotation: {err}") from None
         self.encode_result = self.result_spec.encode if self.result_spec is not None else None
+        timeout = getattr(function, deadline.ATTRIBUTE, timeout)  # @greenrpc.timeout wins
+        if timeout is not None:
+            self.function = deadline.bounded(function, timeout, name)
 
     def zero_result(self) -> Any:
         """What a None result means for the declared type: Go's zero value, or None for pointers.
@@ -160,7 +164,8 @@ def _public_methods(obj: Any) -> dict[str, Callable[..., Any]]:
 class Registry:
     """Every exposed method by its full name, and dispatch of requests to them."""
 
-    def __init__(self) -> None:
+    def __init__(self, method_timeout: Optional[float] = None) -> None:
+        self.method_timeout = method_timeout  # for methods without @greenrpc.timeout
         self.methods: dict[str, Method] = {}
         self.services: dict[str, dict[str, Method]] = {}
 
@@ -178,7 +183,8 @@ class Registry:
         if not functions:
             raise ValueError(f"type {service} has no public methods to expose "
                              "(names starting with '_' stay private)")
-        methods = {attr: Method(f"{service}.{attr}", fn) for attr, fn in sorted(functions.items())}
+        methods = {attr: Method(f"{service}.{attr}", fn, self.method_timeout)
+                   for attr, fn in sorted(functions.items())}
         self.services[service] = methods
         for method in methods.values():
             self.methods[method.name] = method
@@ -190,7 +196,7 @@ class Registry:
             raise ValueError("a function needs a name: pass name=")
         if full in self.methods:
             raise ValueError(f"method already defined: {full}")
-        self.methods[full] = Method(full, function)
+        self.methods[full] = Method(full, function, self.method_timeout)
 
     def lookup(self, name: str) -> Method:
         """Return the method called name; raise ServerError with Go's text if there is none."""

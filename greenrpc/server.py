@@ -61,8 +61,8 @@ class Server:
 
     def __init__(self, *, max_connections: int = DEFAULT_MAX_CONNECTIONS, rpc_path: str = "/",
                  connect_handler: Optional[http.ConnectHandler] = None, **limits: Any) -> None:
-        self.registry = Registry()
         self.limits = Limits(**limits)
+        self.registry = Registry(self.limits.method_timeout)
         self.max_connections = max_connections
         self.connections: set[Connection] = set()
         self.gate = Gate(self.limits.max_inflight_total)  # calls in flight, server-wide

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import socket
+import time
+from typing import Any, Iterator
 
 import gevent
+import pytest
 
 import greenrpc
+from tests import services
 from tests.support import connect
 
 LINGER_RESET = b"\x01\x00\x00\x00\x00\x00\x00\x00"  # SO_LINGER on, 0 s: close sends a reset
@@ -45,3 +49,72 @@ def test_replies_before_bad_input_arrive_whole_though_more_input_went_unread(add
         got = read_slowly(sock)
     assert json.loads(got)["result"] == list(range(1200000))
     healthy(address)
+
+
+class Hang:
+    def __init__(self) -> None:
+        self.cleaned_up = 0
+
+    @greenrpc.timeout(0.2)
+    def Forever(self, _: Any) -> str:
+        try:
+            time.sleep(60)
+        finally:
+            self.cleaned_up += 1
+        return "never"
+
+    def Sleep(self, seconds: float) -> str:
+        time.sleep(seconds)
+        return "slept"
+
+    @greenrpc.timeout(None)
+    def Unbounded(self, seconds: float) -> str:
+        time.sleep(seconds)
+        return "slept"
+
+    def Fail(self, _: Any) -> None:
+        raise RuntimeError("boom")
+
+    def Unencodable(self, _: Any) -> Any:
+        return {"x": float("nan")}
+
+
+@pytest.fixture
+def hang() -> Iterator[tuple[greenrpc.Server, Hang]]:
+    server = services.make_server(method_timeout=0.4)
+    service = Hang()
+    server.register(service)
+    server.start()
+    yield server, service
+    server.stop(timeout=5)
+
+
+def test_a_hung_method_is_abandoned_with_a_clear_error(hang: Any) -> None:
+    server, service = hang
+    with greenrpc.dial(server.address, call_timeout=5) as client:
+        started = time.monotonic()
+        first = client.go("Hang.Forever")   # runs inline on the reading greenlet, then blocks
+        second = client.go("Hang.Forever")  # runs in a greenlet of its own
+        quick = [client.go("Echo.Int", i) for i in range(50)]
+        assert [call.get() for call in quick] == list(range(50))
+        for call in (first, second):
+            with pytest.raises(greenrpc.ServerError,
+                               match=r"^Hang.Forever: no result within 0.2s, call abandoned$"):
+                call.get()
+        assert time.monotonic() - started < 1.5
+        assert service.cleaned_up == 2  # the calls were ended, their finally blocks ran
+        with pytest.raises(greenrpc.ServerError, match="no result within 0.4s"):
+            client.call("Hang.Sleep", 2)  # the server's method_timeout
+        assert client.call("Hang.Unbounded", 0.6) == "slept"  # @timeout(None) opts out
+    assert server.gate.count == 0
+
+
+def test_failing_and_unencodable_methods_answer_with_errors_and_the_connection_goes_on(
+        hang: Any) -> None:
+    server, _ = hang
+    with greenrpc.dial(server.address, call_timeout=5) as client:
+        with pytest.raises(greenrpc.ServerError, match="^boom$"):
+            client.call("Hang.Fail")
+        with pytest.raises(greenrpc.ServerError, match="^json: unsupported value: NaN$"):
+            client.call("Hang.Unencodable")
+        assert client.call("Echo.Int", 5) == 5
