@@ -37,6 +37,7 @@ class Limits:
     """Per-connection bounds; None disables a timeout."""
 
     max_message_size: int = 4 << 20       # bytes in one request (an HTTP body too)
+    max_depth: int = 512                  # nesting of JSON arrays and objects in one request
     max_batch_size: int = 1000            # requests in one JSON-RPC 2.0 batch
     max_inflight: int = 128               # calls running at once; reading pauses at the cap
     max_inflight_total: Optional[int] = 10000  # the same over all connections (gate.py)

@@ -200,7 +200,8 @@ class Server:
         http.serve(transport, first, self._site, peer)
 
     def _serve_json(self, transport: Transport, first: bytes, peer: str) -> None:
-        codec = jsonserver.ServerCodec(self.limits.max_message_size, self.limits.max_batch_size)
+        codec = jsonserver.ServerCodec(self.limits.max_message_size, self.limits.max_batch_size,
+                                       self.limits.max_depth)
         self._serve_codec(codec, transport, first, peer)
 
     def _serve_gob(self, transport: Transport, first: bytes, peer: str) -> None:

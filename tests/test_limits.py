@@ -190,3 +190,15 @@ def test_the_server_wide_cap_holds_under_many_connections() -> None:
             client.close()
     finally:
         server.stop(timeout=5)
+
+
+def test_too_deep_json_closes_its_connection_after_answering_what_came_before(make: Any
+                                                                             ) -> None:
+    server = make(max_depth=10)
+    deep = b'{"method":"Echo.Int","params":' + b"[" * 11 + b"1" + b"]" * 11 + b',"id":2}'
+    with connect(server.address) as bad, connect(server.address) as good:
+        bad.sendall(b'{"method":"Echo.Int","params":[[[[[[[[[1]]]]]]]]],"id":1}\n' + deep)
+        got = read_until_closed(bad)
+        assert json.loads(got)["error"].startswith("json: cannot unmarshal array")  # answered
+        good.sendall(MULTIPLY)
+        assert json.loads(read_lines(good, 1)[0])["result"]["Pro"] == 56

@@ -14,7 +14,7 @@ from .. import errors
 from ..errors import ProtocolError, ServerError
 from ..messages import Dialect, Reply, Request, Response
 from ..schema import describe, plain
-from .jsonstream import DEFAULT_MAX_MESSAGE_SIZE, JSONStream, member_text
+from .jsonstream import DEFAULT_MAX_DEPTH, DEFAULT_MAX_MESSAGE_SIZE, JSONStream, member_text
 
 GO_JSON = Dialect.GO_JSON
 _dumps = ujson.dumps
@@ -158,8 +158,9 @@ def decode_request(value: Any, raw: bytes) -> Request:
 class ServerCodec:
     """Server side of Go's JSON dialect on one connection."""
 
-    def __init__(self, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE) -> None:
-        self.stream = JSONStream(max_message_size)
+    def __init__(self, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+                 max_depth: int = DEFAULT_MAX_DEPTH) -> None:
+        self.stream = JSONStream(max_message_size, max_depth)
 
     @property
     def buffered(self) -> int:
@@ -225,8 +226,9 @@ class ClientCodec:
 
     decodes_results = False
 
-    def __init__(self, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE) -> None:
-        self.stream = JSONStream(max_message_size)
+    def __init__(self, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+                 max_depth: int = DEFAULT_MAX_DEPTH) -> None:
+        self.stream = JSONStream(max_message_size, max_depth)
 
     def encode(self, method: str, params: Any, id: int, result_type: Any = None,
                params_type: Any = None) -> bytes:

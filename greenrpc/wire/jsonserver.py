@@ -20,7 +20,7 @@ from ..errors import ProtocolError
 from ..messages import Batch, Dialect, Request, Response
 from ..schema import describe
 from . import jsonrpc1, jsonrpc2
-from .jsonstream import DEFAULT_MAX_MESSAGE_SIZE, JSONStream
+from .jsonstream import DEFAULT_MAX_DEPTH, DEFAULT_MAX_MESSAGE_SIZE, JSONStream
 
 Message = Union[Request, Response, Batch]
 _GO_JSON = Dialect.GO_JSON
@@ -58,8 +58,9 @@ class ServerCodec:
     """One JSON connection's requests in both dialects, decided value by value."""
 
     def __init__(self, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-                 max_batch_size: int = jsonrpc2.DEFAULT_MAX_BATCH_SIZE) -> None:
-        self.stream = JSONStream(max_message_size)
+                 max_batch_size: int = jsonrpc2.DEFAULT_MAX_BATCH_SIZE,
+                 max_depth: int = DEFAULT_MAX_DEPTH) -> None:
+        self.stream = JSONStream(max_message_size, max_depth)
         self.max_batch_size = max_batch_size
         self.spoke_v2 = False  # this connection has sent a 2.0 request or batch
 

@@ -7,10 +7,17 @@ path hands each line to ujson: if the line parses, it is exactly one complete va
 else (a value spread over lines, values glued on one line, no newline yet) goes to a scanner that
 hops between structural characters with regular expressions to find where the value ends, and
 remembers how far it got so a large value arriving in many pieces is scanned once.
+
+Nesting deeper than max_depth is refused before parsing (ujson itself stops at 1024 levels, with
+a less helpful message). A line shorter than max_depth bytes cannot nest that deep, so most
+requests pay one comparison; longer lines with few brackets pay two counts, and only lines with
+more brackets than max_depth are measured exactly (too_deep). The scanner counts as it goes.
 """
 from __future__ import annotations
 
 import re
+from array import array
+from itertools import accumulate
 from typing import Any, Optional
 
 import ujson
@@ -18,12 +25,18 @@ import ujson
 from ..errors import ProtocolError
 
 DEFAULT_MAX_MESSAGE_SIZE = 4 << 20
+DEFAULT_MAX_DEPTH = 512
 
 _WHITESPACE = re.compile(rb"[ \t\r\n]*")
 _STRUCTURE = re.compile(rb'[{}\[\]"]')
 _STRING_END = re.compile(rb'(?:[^"\\]|\\.)*"', re.S)
 _SCALAR = re.compile(rb'[^ \t\r\n{}\[\]",:]*')
 _COMPACT = re.compile(rb'("(?:[^"\\]|\\.)*")|[ \t\r\n]+', re.S)
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
+# For too_deep: brackets become parentheses, quotes stay, everything else goes; then signs.
+_PARENS = bytes(range(256)).translate(bytes.maketrans(b"[{]}", b"(())"))
+_NOT_PARENS_OR_QUOTES = bytes(c for c in range(256) if c not in b'[]{}"')
+_SIGNS = bytes(1 if c == 0x28 else 255 if c == 0x29 else 0 for c in range(256))
 
 
 def parse(raw: bytes) -> Any:
@@ -51,8 +64,10 @@ def compact(raw: bytes) -> bytes:
 class JSONStream:
     """Split incoming bytes into (value, raw bytes) pairs; one instance per connection direction."""
 
-    def __init__(self, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE) -> None:
+    def __init__(self, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+                 max_depth: int = DEFAULT_MAX_DEPTH) -> None:
         self.max_message_size = max_message_size
+        self.max_depth = max_depth
         self.held = b""  # the bytes of a value that has started but not completed
         # Scanner progress inside an incomplete value at the start of held: (offset, depth).
         self._resume: Optional[tuple[int, int]] = None
@@ -65,8 +80,8 @@ class JSONStream:
     def feed(self, data: bytes) -> list[tuple[Any, bytes]]:
         """Add bytes (b"" at end of stream) and return every value they complete.
 
-        Raises ProtocolError for invalid JSON, a value over max_message_size, or a value cut
-        off by the end of the stream.
+        Raises ProtocolError for invalid JSON, a value over max_message_size or nested deeper
+        than max_depth, or a value cut off by the end of the stream.
         """
         out: list[tuple[Any, bytes]] = []
         try:
@@ -84,6 +99,7 @@ class JSONStream:
         pos = 0
         size = len(buf)
         limit = self.max_message_size
+        max_depth = self.max_depth
         no_fast_before = 0  # lines already known to hold more than one value
         loads = ujson.loads
         while pos < size:
@@ -92,12 +108,14 @@ class JSONStream:
                 if newline != -1 and newline - pos <= limit:
                     line = buf[pos:newline]
                     try:
+                        if newline - pos > max_depth and too_deep(line, max_depth):
+                            raise ValueError  # the scanner finds which value and says so
                         out.append((loads(line), line))
                         pos = newline + 1
                         continue
                     except ValueError:
                         no_fast_before = newline
-            start, end, self._resume = find_value(buf, pos, eof, self._resume)
+            start, end, self._resume = find_value(buf, pos, eof, self._resume, max_depth)
             if start is None:  # only whitespace left
                 pos = size
                 break
@@ -120,12 +138,13 @@ class JSONStream:
 
 
 def find_value(buf: bytes, pos: int, eof: bool = True,
-               resume: Optional[tuple[int, int]] = None
+               resume: Optional[tuple[int, int]] = None, max_depth: int = DEFAULT_MAX_DEPTH
                ) -> tuple[Optional[int], Optional[int], Optional[tuple[int, int]]]:
     """Find the JSON value at or after pos: (start, end, resume).
 
     start is None if only whitespace remains; end is None while the value is incomplete, and
     resume then records how far the scan got, to pass back when more bytes have arrived.
+    Raises ProtocolError as soon as the value nests deeper than max_depth.
     """
     start = _WHITESPACE.match(buf, pos).end()  # type: ignore[union-attr]
     if start >= len(buf):
@@ -155,9 +174,37 @@ def find_value(buf: bytes, pos: int, eof: bool = True,
             offset = string.end()
             continue
         offset = match.end()
-        depth += 1 if char in b"{[" else -1
-        if depth == 0:
-            return start, offset, None
+        if char in b"{[":
+            depth += 1
+            if depth > max_depth:
+                raise ProtocolError(f"message nests deeper than {max_depth} levels")
+        else:
+            depth -= 1
+            if depth == 0:
+                return start, offset, None
+
+
+def too_deep(raw: bytes, limit: int) -> bool:
+    """True if the arrays and objects in raw nest deeper than limit (brackets in strings aside).
+
+    Cheap first: a bracket count within the limit, or a skeleton of brackets that a few passes of
+    removing innermost pairs empty; only then the running depth of every bracket.
+    """
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    if b"\\" in raw:  # escaped quotes: find the strings properly
+        raw = _STRING.sub(b"", raw)
+    skeleton = raw.translate(_PARENS, _NOT_PARENS_OR_QUOTES)
+    if b'"' in skeleton:
+        skeleton = skeleton.replace(b'""', b"")  # strings without brackets
+        if b'"' in skeleton:
+            skeleton = b"".join(skeleton.split(b'"')[::2])
+    rest = skeleton
+    for _ in range(min(limit, 16)):  # each pass removes one level
+        if not rest:
+            return False
+        rest = rest.replace(b"()", b"")
+    return bool(rest) and max(accumulate(array("b", skeleton.translate(_SIGNS)))) > limit
 
 
 def member_text(raw: bytes, name: str) -> Optional[bytes]:

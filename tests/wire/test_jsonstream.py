@@ -1,6 +1,8 @@
 """The JSON value-stream framer: any split or gluing of the bytes yields the same values."""
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -124,6 +126,49 @@ def test_invalid_utf8_is_replaced_as_go_does() -> None:
 def test_deep_nesting_is_refused_not_a_crash() -> None:
     with pytest.raises(ProtocolError):
         JSONStream().feed(b"[" * 100000 + b"]" * 100000)
+
+
+def nested(depth: int, inner: bytes = b"1") -> bytes:
+    """Alternate arrays and objects, depth levels deep, around inner."""
+    opened, closed = b"", b""
+    for level in range(depth):
+        opened += b"[" if level % 2 else b'{"k":'
+        closed = (b"]" if level % 2 else b"}") + closed
+    return opened + inner + closed
+
+
+@pytest.mark.parametrize("split", ["line", "no newline", "byte by byte"])
+def test_nesting_up_to_max_depth_is_read_and_one_more_level_is_refused(split: str) -> None:
+    def feed(data: bytes) -> list[object]:
+        stream = JSONStream(max_depth=40)
+        end = b"\n" if split == "line" else b" "
+        if split == "byte by byte":
+            return values(stream, [data[i:i + 1] for i in range(len(data))] + [end])
+        return values(stream, [data + end])
+    assert feed(nested(40)) == [json.loads(nested(40))]
+    with pytest.raises(ProtocolError, match="nests deeper than 40 levels"):
+        feed(nested(41))
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
+    brackets = b'"' + b"[{" * 100 + b'"'
+    assert len(JSONStream(max_depth=30).feed(nested(30, brackets) + b"\n")) == 1
+    escaped = b'["' + b"[" * 100 + b'\\"' + b"]" * 100 + b'\\\\"]\n'  # \" and \\ inside
+    assert JSONStream(max_depth=1).feed(escaped)[0][0] == ["[" * 100 + '"' + "]" * 100 + "\\"]
+
+
+def test_a_long_shallow_line_takes_the_fast_path_and_is_read() -> None:
+    many = b"[" + b",".join(b'{"a":[%d]}' % i for i in range(2000)) + b"]\n"
+    [(value, _)] = JSONStream(max_depth=3).feed(many)
+    assert len(value) == 2000
+    with pytest.raises(ProtocolError, match="deeper than 2"):
+        JSONStream(max_depth=2).feed(many)
+
+
+def test_values_before_a_too_deep_one_are_kept() -> None:
+    with pytest.raises(ProtocolError) as info:
+        JSONStream(max_depth=5).feed(b'{"a":1} [[[[[[1]]]]]]\n')
+    assert [v for v, _ in info.value.completed] == [{"a": 1}]
 
 
 def test_compact_keeps_literals_and_strings() -> None:
