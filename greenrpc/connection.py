@@ -45,6 +45,12 @@ class Limits:
     idle_timeout: Optional[float] = None  # Go clients break on idle closes (PROTOCOL.md 1.2)
     write_timeout: Optional[float] = 30.0  # a reply that cannot be sent for this long: close
     method_timeout: Optional[float] = None  # a call running longer is abandoned (deadline.py)
+    # TCP keepalive finds peers that vanished without a word (power loss, a dropped NAT entry):
+    # probes start after keepalive_idle quiet seconds, then every keepalive_interval; after
+    # keepalive_count unanswered probes the kernel drops the connection. None: no probes.
+    keepalive_idle: Optional[float] = 30.0
+    keepalive_interval: float = 10.0
+    keepalive_count: int = 5
 
 
 def run_batch(batch: Batch, dispatch: Callable[[Request], Response],

@@ -22,7 +22,7 @@ from .gate import Gate
 from .metrics import Metrics
 from .registry import Registry
 from .stats import Traffic
-from .transport import Address, Transport, format_address, parse_address
+from .transport import Address, Transport, format_address, parse_address, set_keepalive
 from .wire import detect_protocol, gob, goconnect, jsonserver
 
 log = logging.getLogger("greenrpc")
@@ -174,6 +174,9 @@ class Server:
         peer = format_address(sockaddr) if sockaddr else "?"
         if sock.family in (stdlib_socket.AF_INET, stdlib_socket.AF_INET6):
             sock.setsockopt(stdlib_socket.IPPROTO_TCP, stdlib_socket.TCP_NODELAY, 1)
+            limits = self.limits
+            set_keepalive(sock, limits.keepalive_idle, limits.keepalive_interval,
+                          limits.keepalive_count)
         transport = Transport(sock, self.limits.write_timeout)
         self._transports.add(transport)
         self._accepted += 1

@@ -1,6 +1,7 @@
 """A connected gevent socket with bounded waits and coalesced writes of whole messages."""
 from __future__ import annotations
 
+import math
 import socket as stdlib_socket
 import struct
 import time
@@ -68,6 +69,18 @@ def connect(address: Address, timeout: Optional[float]) -> gsocket.socket:
         sock.setsockopt(stdlib_socket.IPPROTO_TCP, stdlib_socket.TCP_NODELAY, 1)
     sock.settimeout(None)
     return sock
+
+
+def set_keepalive(sock: Any, idle: Optional[float], interval: float, count: int) -> None:
+    """Turn TCP keepalive on (probes after idle seconds, every interval, count of them), or off."""
+    sock.setsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_KEEPALIVE, idle is not None)
+    if idle is None:
+        return
+    for option, value in ((getattr(stdlib_socket, "TCP_KEEPIDLE", None), idle),
+                          (getattr(stdlib_socket, "TCP_KEEPINTVL", None), interval),
+                          (getattr(stdlib_socket, "TCP_KEEPCNT", None), count)):
+        if option is not None:  # Linux has all three; elsewhere the system's defaults apply
+            sock.setsockopt(stdlib_socket.IPPROTO_TCP, option, max(1, math.ceil(value)))
 
 
 class Transport:

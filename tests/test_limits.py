@@ -202,3 +202,31 @@ def test_too_deep_json_closes_its_connection_after_answering_what_came_before(ma
         assert json.loads(got)["error"].startswith("json: cannot unmarshal array")  # answered
         good.sendall(MULTIPLY)
         assert json.loads(read_lines(good, 1)[0])["result"]["Pro"] == 56
+
+
+def server_side_socket(server: greenrpc.Server) -> Any:
+    deadline = time.monotonic() + 5
+    while not server._transports and time.monotonic() < deadline:
+        gevent.sleep(0.01)
+    [transport] = server._transports
+    return transport.sock
+
+
+@pytest.mark.parametrize("limits,expected", [
+    ({}, (1, 30, 10, 5)),
+    ({"keepalive_idle": 7, "keepalive_interval": 2.5, "keepalive_count": 3}, (1, 7, 3, 3)),
+    ({"keepalive_idle": None}, (0, None, None, None)),
+])
+def test_accepted_connections_get_tcp_keepalive_to_find_dead_peers(
+        make: Any, limits: dict, expected: tuple) -> None:
+    server = make(**limits)
+    with connect(server.address) as sock:
+        sock.sendall(b" ")
+        accepted = server_side_socket(server)
+        got = [accepted.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) != 0]
+        for option in (socket.TCP_KEEPIDLE, socket.TCP_KEEPINTVL, socket.TCP_KEEPCNT):
+            got.append(accepted.getsockopt(socket.IPPROTO_TCP, option))
+    if expected[0] == 0:
+        assert got[0] is False
+    else:
+        assert tuple(int(v) for v in got) == expected
