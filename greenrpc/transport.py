@@ -98,8 +98,12 @@ class Transport:
         self.write_timeout = write_timeout
         self.max_pending_write = max_pending_write
         # A plain gevent socket exposes its non-blocking OS socket and its io watchers; using them
-        # directly skips a layer per call. Anything else (TLS) goes through its own methods.
+        # directly skips a layer per call. Anything else (TLS) goes through its own methods, with
+        # the socket's own timeout off: the reader and the writers share that one attribute, so
+        # each wait is bounded by its own gevent.Timeout instead.
         self._raw = getattr(sock, "_sock", None) if type(sock) is gsocket.socket else None
+        if self._raw is None:
+            sock.settimeout(None)
         self._hub = gevent.get_hub()
         self._queue: list[bytes] = []
         self._queued = 0
@@ -116,8 +120,8 @@ class Transport:
         raw = self._raw
         try:
             if raw is None:
-                self.sock.settimeout(timeout)
-                data: bytes = self.sock.recv(RECV_SIZE)
+                with gevent.Timeout(timeout, TimeoutError):
+                    data: bytes = self.sock.recv(RECV_SIZE)
             else:
                 while True:
                     try:
@@ -174,12 +178,14 @@ class Transport:
 
     def _send(self, data: bytes) -> None:
         raw = self._raw
-        if raw is None:
-            self.sock.settimeout(self.write_timeout)
-            self.sock.sendall(data)
-            self.bytes_out += len(data)
-            return
         view: Union[bytes, memoryview] = data
+        if raw is None:  # each send must make progress within write_timeout, as below
+            while view:
+                with gevent.Timeout(self.write_timeout, TimeoutError):
+                    sent = self.sock.send(view)
+                self.bytes_out += sent
+                view = memoryview(view)[sent:]
+            return
         while True:
             try:
                 sent = raw.send(view)
