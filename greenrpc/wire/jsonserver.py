@@ -69,7 +69,7 @@ class ServerCodec:
         return self.stream.buffered
 
     def feed(self, data: bytes) -> list[Message]:
-        held = self.stream.held
+        held = self.stream.pieces  # joined only if the stream breaks: joining costs a copy
         try:
             pairs, broken = self.stream.feed(data), None
         except ProtocolError as err:
@@ -91,7 +91,7 @@ class ServerCodec:
                 err.completed = out
                 raise
         if broken is not None:
-            if self.spoke_v2 or b'"jsonrpc"' in held + data:
+            if self.spoke_v2 or b'"jsonrpc"' in b"".join(held) + data:
                 out.append(jsonrpc2.parse_error(str(broken)))
             broken.completed = out
             raise broken

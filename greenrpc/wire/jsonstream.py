@@ -6,7 +6,8 @@ each value with a newline, and a newline can never sit inside a JSON token or st
 path hands each line to ujson: if the line parses, it is exactly one complete value. Anything
 else (a value spread over lines, values glued on one line, no newline yet) goes to a scanner that
 hops between structural characters with regular expressions to find where the value ends, and
-remembers how far it got so a large value arriving in many pieces is scanned once.
+remembers where it stopped (even inside a string) so a large value arriving in many pieces is
+scanned once, not again from its start with every piece.
 
 Nesting deeper than max_depth is refused before parsing (ujson itself stops at 1024 levels, with
 a less helpful message). A line shorter than max_depth bytes cannot nest that deep, so most
@@ -33,6 +34,7 @@ _STRING_END = re.compile(rb'(?:[^"\\]|\\.)*"', re.S)
 _SCALAR = re.compile(rb'[^ \t\r\n{}\[\]",:]*')
 _COMPACT = re.compile(rb'("(?:[^"\\]|\\.)*")|[ \t\r\n]+', re.S)
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
+_STRING_PART = re.compile(rb'(?:[^"\\]|\\.)*', re.S)  # stops at a quote or a final backslash
 # For too_deep: brackets become parentheses, quotes stay, everything else goes; then signs.
 _PARENS = bytes(range(256)).translate(bytes.maketrans(b"[{]}", b"(())"))
 _NOT_PARENS_OR_QUOTES = bytes(c for c in range(256) if c not in b'[]{}"')
@@ -68,14 +70,26 @@ class JSONStream:
                  max_depth: int = DEFAULT_MAX_DEPTH) -> None:
         self.max_message_size = max_message_size
         self.max_depth = max_depth
-        self.held = b""  # the bytes of a value that has started but not completed
-        # Scanner progress inside an incomplete value at the start of held: (offset, depth).
-        self._resume: Optional[tuple[int, int]] = None
+        # A value that has started but not completed: its bytes so far, and where the scanner
+        # stopped in it (see scan_on), so the next bytes are scanned on from there, never again
+        # from the start: a value arriving in many small pieces costs linear time.
+        self._pieces: list[bytes] = []
+        self._held = 0
+        self._state: Optional[State] = None
 
     @property
     def buffered(self) -> int:
         """Bytes held for a value that has not completed yet."""
-        return len(self.held)
+        return self._held
+
+    @property
+    def pieces(self) -> list[bytes]:
+        """The pieces of the value that has started but not completed, without joining them.
+
+        The stream starts a new list whenever that value completes or the stream breaks, so a
+        list taken before feed() still holds what was held then (plus any bytes fed after).
+        """
+        return self._pieces
 
     def feed(self, data: bytes) -> list[tuple[Any, bytes]]:
         """Add bytes (b"" at end of stream) and return every value they complete.
@@ -87,23 +101,27 @@ class JSONStream:
         try:
             self._feed(data, out)
         except ProtocolError as err:
-            self.held = b""
-            self._resume = None
+            self._pieces, self._held, self._state = [], 0, None
             err.completed = out
             raise
         return out
 
     def _feed(self, data: bytes, out: list[tuple[Any, bytes]]) -> None:
         eof = not data
-        buf = self.held + data if self.held else data
         pos = 0
+        if self._state is not None:
+            end = self._continue(data, eof, out)
+            if end is None:
+                return
+            pos = end
+        buf = data
         size = len(buf)
         limit = self.max_message_size
         max_depth = self.max_depth
         no_fast_before = 0  # lines already known to hold more than one value
         loads = ujson.loads
         while pos < size:
-            if self._resume is None and pos >= no_fast_before:
+            if pos >= no_fast_before:
                 newline = buf.find(b"\n", pos)
                 if newline != -1 and newline - pos <= limit:
                     line = buf[pos:newline]
@@ -115,35 +133,63 @@ class JSONStream:
                         continue
                     except ValueError:
                         no_fast_before = newline
-            start, end, self._resume = find_value(buf, pos, eof, self._resume, max_depth)
+            start, end, state = find_value(buf, pos, eof, max_depth)
             if start is None:  # only whitespace left
-                pos = size
                 break
-            if end is None:  # incomplete value
-                pos = start
+            if end is None:  # incomplete: keep it and where the scan stopped
                 if size - start > limit:
                     raise ProtocolError(f"message exceeds {limit} bytes")
+                self._pieces, self._held, self._state = [buf[start:]], size - start, state
                 break
             if end - start > limit:
                 raise ProtocolError(f"message exceeds {limit} bytes")
             raw = buf[start:end]
             out.append((parse(raw), raw))
             pos = end
-        if self._resume is not None and pos:
-            offset, depth = self._resume
-            self._resume = (offset - pos, depth)
-        self.held = buf[pos:] if pos < size else b""
-        if eof and self.held:
-            raise ProtocolError("stream ended inside a message")
+
+    def _continue(self, data: bytes, eof: bool, out: list[tuple[Any, bytes]]) -> Optional[int]:
+        """Scan data on from where the held value stopped; its end in data, None if not yet."""
+        state = self._state
+        assert state is not None
+        if eof:
+            if state[0] != SCALAR:
+                raise ProtocolError("stream ended inside a message")
+            end: Optional[int] = 0  # end of stream ends a number
+        elif state[0] == SCALAR:
+            end = _SCALAR.match(data).end()  # type: ignore[union-attr]
+            if end == len(data):
+                end = None
+        else:
+            end, state = scan_on(data, 0, state, self.max_depth)
+        limit = self.max_message_size
+        if end is None:
+            self._held += len(data)
+            if self._held > limit:
+                raise ProtocolError(f"message exceeds {limit} bytes")
+            self._pieces.append(data)
+            self._state = state
+            return None
+        self._pieces.append(data[:end])
+        raw = b"".join(self._pieces)
+        self._pieces, self._held, self._state = [], 0, None
+        if len(raw) > limit:
+            raise ProtocolError(f"message exceeds {limit} bytes")
+        out.append((parse(raw), raw))
+        return end
 
 
-def find_value(buf: bytes, pos: int, eof: bool = True,
-               resume: Optional[tuple[int, int]] = None, max_depth: int = DEFAULT_MAX_DEPTH
-               ) -> tuple[Optional[int], Optional[int], Optional[tuple[int, int]]]:
-    """Find the JSON value at or after pos: (start, end, resume).
+# Where the scan of an incomplete value stopped: (mode, depth, escaped). In a container, depth
+# counts open brackets; in a string, escaped says the previous piece ended with a backslash.
+State = tuple[int, int, bool]
+CONTAINER, STRING, SCALAR = 0, 1, 2
+
+
+def find_value(buf: bytes, pos: int, eof: bool = True, max_depth: int = DEFAULT_MAX_DEPTH
+               ) -> tuple[Optional[int], Optional[int], Optional[State]]:
+    """Find the JSON value at or after pos: (start, end, state).
 
     start is None if only whitespace remains; end is None while the value is incomplete, and
-    resume then records how far the scan got, to pass back when more bytes have arrived.
+    state then records where the scan stopped, for scan_on when more bytes have arrived.
     Raises ProtocolError as soon as the value nests deeper than max_depth.
     """
     start = _WHITESPACE.match(buf, pos).end()  # type: ignore[union-attr]
@@ -151,37 +197,57 @@ def find_value(buf: bytes, pos: int, eof: bool = True,
         return None, None, None
     first = buf[start]
     if first == 0x22:  # '"': a string value
-        match = _STRING_END.match(buf, start + 1)
-        return start, (match.end() if match else None), None
+        end, state = scan_on(buf, start + 1, (STRING, 0, False), max_depth)
+        return start, end, state
     if first not in b"{[":
         end = _SCALAR.match(buf, start).end()  # type: ignore[union-attr]
         if end == start:  # a stray structural character such as '}' or ','
             return start, start + 1, None
         if end == len(buf) and not eof:
-            return start, None, None  # a number may continue in the next read
+            return start, None, (SCALAR, 0, False)  # a number may continue in the next read
         return start, end, None
-    offset, depth = resume if resume is not None else (start, 0)
+    end, state = scan_on(buf, start, (CONTAINER, 0, False), max_depth)
+    return start, end, state
+
+
+def scan_on(buf: bytes, pos: int, state: State, max_depth: int
+            ) -> tuple[Optional[int], Optional[State]]:
+    """Scan a string or container value on from pos: (end, None), or (None, state) at the
+    end of buf. Hops between structural characters; strings are skipped whole."""
+    mode, depth, escaped = state
     search = _STRUCTURE.search
+    size = len(buf)
     while True:
-        match = search(buf, offset)
-        if match is None:
-            return start, None, (len(buf), depth)
-        char = buf[match.start()]
-        if char == 0x22:
-            string = _STRING_END.match(buf, match.end())
-            if string is None:
-                return start, None, (match.start(), depth)
-            offset = string.end()
+        if mode == STRING:
+            if escaped:  # the byte after a backslash that ended the previous piece
+                if pos >= size:
+                    return None, (STRING, depth, True)
+                pos += 1
+            pos = _STRING_PART.match(buf, pos).end()  # type: ignore[union-attr]
+            if pos >= size:
+                return None, (STRING, depth, False)
+            if buf[pos] == 0x5C:  # a backslash as the last byte: its pair comes next
+                return None, (STRING, depth, True)
+            pos += 1  # past the closing quote
+            if depth == 0:
+                return pos, None
+            mode, escaped = CONTAINER, False
             continue
-        offset = match.end()
-        if char in b"{[":
+        match = search(buf, pos)
+        if match is None:
+            return None, (CONTAINER, depth, False)
+        char = buf[match.start()]
+        pos = match.end()
+        if char == 0x22:
+            mode = STRING
+        elif char in b"{[":
             depth += 1
             if depth > max_depth:
                 raise ProtocolError(f"message nests deeper than {max_depth} levels")
         else:
             depth -= 1
             if depth == 0:
-                return start, offset, None
+                return pos, None
 
 
 def too_deep(raw: bytes, limit: int) -> bool:
