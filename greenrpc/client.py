@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Optional
+import socket
+import ssl
+from typing import Any, Callable, Optional, Union
 
 import gevent
 from gevent.event import AsyncResult
@@ -10,7 +12,7 @@ from gevent.event import AsyncResult
 from .errors import CallTimeout, ConnectionClosed, ProtocolError, RPCError, ServerError
 from .messages import NO_ID
 from .schema import TypeMismatch, spec_of
-from .transport import Address, Transport, connect
+from .transport import Address, Transport, connect, parse_address, start_tls
 from .wire import gob, goconnect, jsonrpc1, jsonrpc2
 
 log = logging.getLogger("greenrpc")
@@ -252,13 +254,15 @@ _CODECS: dict[str, Callable[[], Any]] = {"json": jsonrpc1.ClientCodec, "gob": go
 
 def dial(address: Address, timeout: Optional[float] = DEFAULT_DIAL_TIMEOUT, *,
          codec: str = "json", call_timeout: Optional[float] = DEFAULT_CALL_TIMEOUT,
-         version: int = 1) -> Client:
-    """Connect to a server; timeout bounds the connect.
+         version: int = 1, tls: Union[None, bool, ssl.SSLContext] = None) -> Client:
+    """Connect to a server; timeout bounds the connect (and the TLS handshake).
 
     codec "json" speaks Go's net/rpc/jsonrpc, "gob" Go's default net/rpc codec (rpc.ServeConn).
     With codec "json", version=1 is Go's dialect: params is the single argument, sent as
     [params]. version=2 is JSON-RPC 2.0: params is a list (by position), a dict (by name) or
     None (none), and the client can also notify() and send batch()es.
+    tls=True speaks TLS and checks the server's certificate against the system's authorities
+    and the address's host name; an ssl.SSLContext decides that itself.
     """
     if codec not in _CODECS:
         raise ValueError(f"unknown codec {codec!r}: use one of {sorted(_CODECS)}")
@@ -269,6 +273,15 @@ def dial(address: Address, timeout: Optional[float] = DEFAULT_DIAL_TIMEOUT, *,
         sock = connect(address, timeout)
     except OSError as err:
         raise ConnectionClosed(f"dial {address}: {err}") from None
+    if tls is not None and tls is not False:
+        context = ssl.create_default_context() if tls is True else tls
+        family, sockaddr = parse_address(address)
+        host = None if family == socket.AF_UNIX else sockaddr[0]
+        try:
+            sock = start_tls(sock, context, timeout, server_side=False, server_hostname=host)
+        except (OSError, TimeoutError) as err:
+            raise ConnectionClosed(f"dial {address}: TLS: {err or 'handshake timed out'}"
+                                   ) from None
     return Client(sock, jsonrpc2.ClientCodec() if version == 2 else _CODECS[codec](),
                   call_timeout=call_timeout)
 

@@ -5,6 +5,7 @@ import logging
 import os
 import signal
 import socket as stdlib_socket
+import ssl
 import threading
 from email.utils import formatdate
 from typing import Any, Callable, Optional
@@ -22,7 +23,15 @@ from .gate import Gate
 from .metrics import Metrics
 from .registry import Registry
 from .stats import Traffic
-from .transport import Address, Transport, format_address, parse_address, set_keepalive
+from .transport import (
+    Address,
+    Transport,
+    format_address,
+    parse_address,
+    set_keepalive,
+    start_tls,
+    tls_server_context,
+)
 from .wire import detect_protocol, gob, goconnect, jsonserver
 
 log = logging.getLogger("greenrpc")
@@ -56,11 +65,15 @@ class Server:
     ``max_connections`` bounds the accepted connections (accepting pauses at the bound).
     HTTP clients POST JSON-RPC to ``rpc_path``; a connection opening with Go's ``CONNECT``
     gets Go's handshake and then speaks gob, unless ``connect_handler`` takes it instead
-    (see greenrpc.http.ConnectHandler).
+    (see greenrpc.http.ConnectHandler). ``tls`` (an ``ssl.SSLContext``, e.g. from
+    ``tls_server_context``) makes every connection TLS; the handshake must finish within
+    ``message_timeout``.
     """
 
     def __init__(self, *, max_connections: int = DEFAULT_MAX_CONNECTIONS, rpc_path: str = "/",
-                 connect_handler: Optional[http.ConnectHandler] = None, **limits: Any) -> None:
+                 connect_handler: Optional[http.ConnectHandler] = None,
+                 tls: Optional[ssl.SSLContext] = None, **limits: Any) -> None:
+        self.tls = tls
         self.limits = Limits(**limits)
         self.registry = Registry(self.limits.method_timeout)
         self.max_connections = max_connections
@@ -177,6 +190,12 @@ class Server:
             limits = self.limits
             set_keepalive(sock, limits.keepalive_idle, limits.keepalive_interval,
                           limits.keepalive_count)
+        if self.tls is not None:
+            try:
+                sock = start_tls(sock, self.tls, self.limits.message_timeout, server_side=True)
+            except (OSError, TimeoutError) as err:
+                log.info("closing %s: TLS handshake failed: %s", peer, err or "timed out")
+                return
         transport = Transport(sock, self.limits.write_timeout)
         self._transports.add(transport)
         self._accepted += 1
@@ -242,8 +261,14 @@ def _sockets_patched() -> bool:
     return bool(monkey.is_module_patched("socket"))
 
 
-def serve(address: Address, *objects: Any, **options: Any) -> None:
-    """Serve objects' public methods on address until SIGTERM/SIGINT; options go to Server."""
+def serve(address: Address, *objects: Any, certfile: Optional[str] = None,
+          keyfile: Optional[str] = None, **options: Any) -> None:
+    """Serve objects' public methods on address until SIGTERM/SIGINT; options go to Server.
+
+    certfile (and keyfile, if the key is not in certfile) serve TLS with that PEM certificate.
+    """
+    if certfile is not None:
+        options["tls"] = tls_server_context(certfile, keyfile)
     server = Server(**options)
     for obj in objects:
         server.register(obj)

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import math
 import socket as stdlib_socket
+import ssl
 import struct
 import time
 from typing import Any, Optional, Union
 
 import gevent
 from gevent import socket as gsocket
+from gevent import ssl as gssl
 from gevent.event import Event
 
 from .errors import ConnectionClosed
@@ -69,6 +71,31 @@ def connect(address: Address, timeout: Optional[float]) -> gsocket.socket:
         sock.setsockopt(stdlib_socket.IPPROTO_TCP, stdlib_socket.TCP_NODELAY, 1)
     sock.settimeout(None)
     return sock
+
+
+def tls_server_context(certfile: str, keyfile: Optional[str] = None) -> ssl.SSLContext:
+    """A server-side TLS context (TLS 1.2 or later) for a PEM certificate chain and key."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(certfile, keyfile)
+    return context
+
+
+def start_tls(sock: Any, context: ssl.SSLContext, timeout: Optional[float], *,
+              server_side: bool, server_hostname: Optional[str] = None) -> Any:
+    """Wrap a connected socket in TLS and finish the handshake within timeout seconds.
+
+    gevent's SSLSocket is used whichever ssl module made the context, so the handshake and every
+    later read and write yield to other greenlets. Raises OSError (ssl.SSLError) or TimeoutError.
+    """
+    tls = gssl.SSLSocket(sock=sock, server_side=server_side, server_hostname=server_hostname,
+                         do_handshake_on_connect=False, _context=context)
+    try:
+        with gevent.Timeout(timeout, TimeoutError):
+            tls.do_handshake()
+    except BaseException:
+        tls.close()
+        raise
+    return tls
 
 
 def set_keepalive(sock: Any, idle: Optional[float], interval: float, count: int) -> None:
@@ -208,8 +235,8 @@ class Transport:
 
     def shutdown_read(self) -> None:
         """Make the reader see end of stream, while replies can still be written."""
-        try:
-            self.sock.shutdown(stdlib_socket.SHUT_RD)
+        try:  # not SSLSocket.shutdown, which drops the TLS layer: replies would go out in clear
+            gsocket.socket.shutdown(self.sock, stdlib_socket.SHUT_RD)
         except OSError:
             pass
 
