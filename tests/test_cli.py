@@ -1,17 +1,20 @@
 """The greenrpc command: call in-process, serve as a real process."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 import greenrpc
 from greenrpc import cli
-from tests.support import ROOT
+from tests.support import ROOT, self_signed_certificate
 from tests.test_examples import free_port, wait_for_port
 
 
@@ -64,3 +67,67 @@ def test_serve_runs_until_sigterm(tmp_path: object) -> None:
         output, _ = process.communicate(timeout=15)
     assert process.returncode == 0, output
     assert "serving" in output
+
+
+def serve_args(*argv: str) -> Any:
+    return cli.parser().parse_args(["serve", "tests.services:Arith", *argv])
+
+
+def test_every_limit_is_a_flag_and_an_environment_variable(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GREENRPC_MAX_INFLIGHT", "64")
+    monkeypatch.setenv("GREENRPC_IDLE_TIMEOUT", "600")
+    monkeypatch.setenv("GREENRPC_WRITE_TIMEOUT", "5")
+    monkeypatch.setenv("GREENRPC_MAX_CONNECTIONS", "77")
+    args = serve_args("--write-timeout", "2.5", "--message-timeout", "none", "--max-depth", "32")
+    server = cli.build_server(args.targets, cli.server_options(args))
+    limits = server.limits
+    assert (limits.max_inflight, limits.idle_timeout) == (64, 600.0)      # from the environment
+    assert (limits.write_timeout, limits.message_timeout) == (2.5, None)  # flags win; none is off
+    assert limits.max_depth == 32 and server.max_connections == 77
+    assert limits.max_message_size == greenrpc.Server().limits.max_message_size  # untouched
+    names = {f.name for f in dataclasses.fields(type(limits))} | {"max_connections"}
+    assert {name for name, _, _ in cli.SERVER_OPTIONS} == names
+
+
+def test_bad_limits_are_refused_with_the_name(monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        serve_args("--max-inflight", "0")
+    assert "must be positive" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        serve_args("--max-inflight", "none")  # only timeouts and the total cap can be off
+    monkeypatch.setenv("GREENRPC_IDLE_TIMEOUT", "soon")
+    with pytest.raises(SystemExit, match="GREENRPC_IDLE_TIMEOUT: 'soon' is not a number"):
+        cli.server_options(serve_args())
+
+
+def test_a_ready_server_refuses_limits_it_would_ignore() -> None:
+    with pytest.raises(SystemExit, match="ready Server: set max_inflight in its constructor"):
+        cli.build_server(["tests.test_cli:READY"], {"max_inflight": 3})
+
+
+READY = greenrpc.Server()
+
+
+def test_serve_and_call_over_tls(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    certfile, keyfile = self_signed_certificate(tmp_path)
+    port = free_port()
+    env = dict(os.environ, PYTHONPATH=str(ROOT), GREENRPC_TLS_KEY=str(keyfile))
+    process = subprocess.Popen([sys.executable, "-m", "greenrpc", "serve", "tests.services:Arith",
+                                "--listen", f"127.0.0.1:{port}", "--tls-cert", str(certfile)],
+                               cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for_port(port)
+        address = f"127.0.0.1:{port}"
+        assert cli.main(["call", "--tls-ca", str(certfile), address, "Arith.Multiply",
+                         '{"A": 6, "B": 7}']) == 0
+        assert json.loads(capsys.readouterr().out)["Pro"] == 42
+        assert cli.main(["call", address, "Arith.Multiply", '{"A": 6, "B": 7}']) == 2  # plain
+        assert cli.main(["call", "--tls", address, "Arith.Multiply", "{}"]) == 2  # untrusted
+        assert "CERTIFICATE_VERIFY_FAILED" in capsys.readouterr().err
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=15)
+    assert process.returncode == 0, output
