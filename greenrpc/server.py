@@ -20,6 +20,7 @@ from . import http
 from .connection import Connection, Limits, Takeover
 from .errors import ConnectionClosed
 from .gate import Gate
+from .listener import Listener
 from .metrics import Metrics
 from .registry import Registry
 from .stats import Traffic
@@ -130,7 +131,7 @@ class Server:
             raise RuntimeError("the server is already started")
         self._pool = Pool(self.max_connections)
         self._takeover = Takeover(gate=self.gate)
-        self._stream_server = StreamServer(listen(address), self.serve_conn, spawn=self._pool)
+        self._stream_server = Listener(listen(address), self.serve_conn, spawn=self._pool)
         self._stream_server.start()
         log.info("greenrpc serving %d methods on %s", len(self.registry.methods), self.address)
         return self.address
