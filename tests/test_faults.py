@@ -2,17 +2,20 @@
 that raise, hang or return what JSON cannot carry; and nothing leaks afterwards."""
 from __future__ import annotations
 
+import gc
 import json
+import os
 import socket
 import time
 from typing import Any, Iterator
 
 import gevent
+import greenlet
 import pytest
 
 import greenrpc
 from tests import services
-from tests.support import connect
+from tests.support import connect, read_until_closed
 
 LINGER_RESET = b"\x01\x00\x00\x00\x00\x00\x00\x00"  # SO_LINGER on, 0 s: close sends a reset
 
@@ -118,3 +121,104 @@ def test_failing_and_unencodable_methods_answer_with_errors_and_the_connection_g
         with pytest.raises(greenrpc.ServerError, match="^json: unsupported value: NaN$"):
             client.call("Hang.Unencodable")
         assert client.call("Echo.Int", 5) == 5
+
+
+def test_a_peer_reset_mid_reply_leaves_the_server_healthy(address: str,
+                                                          server: greenrpc.Server) -> None:
+    for _ in range(5):
+        sock = connect(address)
+        sock.sendall(b'{"method":"Echo.Slice","params":[1200000],"id":1}\n')  # 8.5 MB reply
+        assert len(sock.recv(65536)) > 0  # the reply is on its way
+        reset(sock)
+    for _ in range(50):
+        sock = connect(address)
+        sock.sendall(b'{"method":"Slow.Sleep","params":[{"Ms":20,"Tag":"x"}],"id":1}\n'
+                     b'{"method":"Echo.Str","params":["unfinish')
+        reset(sock)  # mid-request, with a call in flight
+    healthy(address)
+    assert wait_until(lambda: not server.connections)
+
+
+def wait_until(condition: Any, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        gevent.sleep(0.01)
+    return True
+
+
+def test_half_close_still_gets_every_reply_in_flight(address: str) -> None:
+    with connect(address) as sock:
+        sock.sendall(b"".join(
+            b'{"method":"Slow.Sleep","params":[{"Ms":%d,"Tag":"t%d"}],"id":%d}' % (50 * i, i, i)
+            for i in range(1, 6)) + b'{"method":"Echo.Int","params":[6],"id":6}')
+        sock.shutdown(socket.SHUT_WR)  # as Go's client may: we send no more, but still read
+        got = read_until_closed(sock)
+    replies = {json.loads(line)["id"]: json.loads(line)["result"] for line in got.splitlines()}
+    assert replies == {1: "t1", 2: "t2", 3: "t3", 4: "t4", 5: "t5", 6: 6}
+
+
+def live_greenlets() -> int:
+    return sum(1 for obj in gc.get_objects()
+               if isinstance(obj, greenlet.greenlet) and not obj.dead)
+
+
+def open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+BEHAVIOURS = [
+    b'{"method":"Echo.Int","params":[1],"id":1}\n',                      # call, read, close
+    b'{"method":"Slow.Sleep","params":[{"Ms":5,"Tag":"x"}],"id":1}\n',   # leave mid-call
+    b'{"method":"Echo.Str","params":["half',                            # leave mid-request
+    b'{"method": bad}\n',                                                # garbage
+    b'{"method":"Echo.Int","params":[1],"id":1}{"method":"Echo.Int","params":[2],"id":2}',
+]
+
+
+def test_nothing_leaks_after_ten_thousand_connections_come_and_go() -> None:
+    server = services.make_server()
+    server.start()
+    address = server.address
+
+    def client(worker: int, count: int = 200) -> None:
+        for n in range(count):
+            case = (worker + n) % (len(BEHAVIOURS) + 2)  # the last: connect, say nothing
+            sock = connect(address)
+            try:
+                if case < len(BEHAVIOURS):
+                    sock.sendall(BEHAVIOURS[case])
+                if case == 0:
+                    sock.recv(100)
+                elif case == len(BEHAVIOURS):  # half-close, then read the reply
+                    sock.sendall(BEHAVIOURS[0])
+                    sock.shutdown(socket.SHUT_WR)
+                    read_until_closed(sock)
+            finally:
+                if case % 2:
+                    reset(sock)
+                else:
+                    sock.close()
+
+    def settled() -> bool:
+        return not server.connections and not server._transports
+
+    try:
+        # Warm up, including the resolver's thread pool that connecting uses in this process.
+        gevent.joinall([gevent.spawn(client, w, 7) for w in range(50)], raise_error=True)
+        assert wait_until(settled, 10)
+        gevent.sleep(0.1)
+        gc.collect()
+        greenlets, descriptors = live_greenlets(), open_descriptors()
+        workers = [gevent.spawn(client, w) for w in range(50)]  # 50 x 200 = 10,000
+        gevent.joinall(workers, timeout=60, raise_error=True)
+        assert all(w.successful() for w in workers)
+        assert wait_until(settled, 10)
+        gevent.sleep(0.1)  # greenlets that ended are switched out of for the last time
+        gc.collect()
+        assert (live_greenlets(), open_descriptors()) == (greenlets, descriptors)
+        assert server.call_counts()[0] > 5000 and server.gate.count == 0
+        healthy(address)
+    finally:
+        server.stop(timeout=5)
