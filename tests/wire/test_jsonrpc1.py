@@ -5,6 +5,8 @@ import ast
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from greenrpc.errors import ProtocolError
 from greenrpc.messages import Response
@@ -145,3 +147,60 @@ def test_wire_modules_do_not_import_gevent_or_sockets() -> None:
                  for alias in (node.names if isinstance(node, ast.Import) else
                                [type("A", (), {"name": node.module or ""})()])}
         assert not names & {"gevent", "socket", "logging", "select"}, path
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8)
+    | st.floats(allow_nan=False, allow_infinity=False),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner,
+                                                                max_size=4),
+    max_leaves=8)
+REQUESTS = st.builds(
+    lambda method, params, id, shape, ascii: json.dumps(
+        shape({"method": method, "params": params, "id": id}), ensure_ascii=ascii,
+        indent=None if ascii else 1),
+    st.sampled_from(["Arith.Multiply", "Echo.Str", "", "x", "a.b.c"]) | st.text(max_size=6),
+    st.lists(JSON_VALUES, max_size=2) | JSON_VALUES,
+    st.integers() | st.text(max_size=4) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.none() | st.lists(st.integers(), max_size=2),
+    st.sampled_from([lambda r: r, lambda r: {k.upper(): v for k, v in r.items()},
+                     lambda r: {"id": r["id"], "method": r["method"]}]),  # case, no params
+    st.booleans())
+STREAMS = st.lists(st.tuples(REQUESTS, st.sampled_from(["", "\n", " ", "\r\n", "\t\n "])),
+                   min_size=1, max_size=8).map(
+    lambda parts: "".join(r + sep for r, sep in parts).encode())
+TAILS = st.sampled_from([b"", b"\n", b'{"method":"Echo.Str","par', b"xyz\n", b"[1,2]", b"}",
+                         b'{"method":12,"params":[],"id":1}', b"12", b'"str', b"[" * 600])
+
+
+def decoded_requests(data: bytes, cuts: list[int]) -> tuple[list[str], str]:
+    """What the codec makes of data fed in pieces cut at cuts, then end of stream."""
+    codec = jsonrpc1.ServerCodec()
+    points = sorted({min(c, len(data)) for c in cuts})
+    parts = [data[a:b] for a, b in zip([0] + points, points + [len(data)])] + [b""]
+    messages: list[object] = []
+    broken = ""
+    try:
+        for part in parts:
+            messages.extend(codec.feed(part))
+    except ProtocolError as err:
+        messages.extend(err.completed)
+        broken = str(err)
+    return [repr(m) for m in messages], broken
+
+
+@settings(max_examples=250, deadline=None)
+@given(STREAMS, TAILS, st.lists(st.integers(min_value=0, max_value=3000), max_size=16))
+def test_any_chunking_gives_the_server_codec_the_same_requests(
+        stream: bytes, tail: bytes, cuts: list[int]) -> None:
+    data = stream + tail
+    assert decoded_requests(data, cuts) == decoded_requests(data, [])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.sampled_from(EDGE_CASES), st.lists(st.integers(min_value=0, max_value=400),
+                                             max_size=12))
+def test_any_chunking_of_go_edge_cases_gives_the_same_requests(case: dict,
+                                                               cuts: list[int]) -> None:
+    data = case["client_to_server"].encode()
+    assert decoded_requests(data, cuts) == decoded_requests(data, [])
