@@ -238,6 +238,9 @@ class Client:
             reason = err
         except TimeoutError:
             pass
+        except Exception as err:  # a bug here must fail the calls, not leave them waiting
+            log.exception("reading replies failed")
+            reason = ConnectionClosed(f"reading replies failed: {err}")
         self._fail_all(reason)
 
     def _fail_all(self, reason: RPCError) -> None:

@@ -162,3 +162,20 @@ def test_closed_client_refuses_new_calls(address: str) -> None:
     client.close()
     with pytest.raises(greenrpc.ConnectionClosed, match="client closed"):
         client.go("Echo.Int", 1)
+
+
+def test_a_good_reply_before_garbage_is_delivered_and_the_rest_fail_at_once(
+        fake_server: Any) -> None:
+    def reply_then_garbage(conn: socket.socket) -> None:
+        received = b""
+        while received.count(b"\n") < 2:
+            received += conn.recv(65536)
+        conn.sendall(b'{"id":0,"result":7,"error":null}\nxyz\n')
+        gevent.sleep(3)
+    with greenrpc.dial(fake_server(reply_then_garbage), call_timeout=10) as client:
+        first, second = client.go("X.Y", 1), client.go("X.Z", 2)
+        started = time.monotonic()
+        assert first.get() == 7
+        with pytest.raises(greenrpc.ConnectionClosed, match="bad reply from the server"):
+            second.get()
+        assert time.monotonic() - started < 1

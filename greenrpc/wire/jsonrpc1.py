@@ -236,10 +236,21 @@ class ClientCodec:
         return encode_request(method, params, id)
 
     def feed(self, data: bytes) -> list[Reply]:
-        replies = []
-        for value, _ in self.stream.feed(data):
-            reply = decode_reply(value)
+        try:
+            pairs, broken = self.stream.feed(data), None
+        except ProtocolError as err:
+            pairs, broken = err.completed, err
+        replies: list[Reply] = []
+        for value, _ in pairs:  # replies that arrived whole count, as on the server side
+            try:
+                reply = decode_reply(value)
+            except ProtocolError as err:
+                err.completed = replies
+                raise
             if reply is not None:
                 replies.append(reply)
+        if broken is not None:
+            broken.completed = replies
+            raise broken
         return replies
 
