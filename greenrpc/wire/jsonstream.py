@@ -285,7 +285,7 @@ def member_text(raw: bytes, name: str) -> Optional[bytes]:
         if pos >= len(raw) or raw[pos] != 0x22:
             return found
         key_end = _STRING_END.match(raw, pos + 1).end()  # type: ignore[union-attr]
-        key = ujson.loads(raw[pos:key_end])
+        key = parse(raw[pos:key_end])  # invalid UTF-8 in a name is replaced, as in Go
         colon = _WHITESPACE.match(raw, key_end).end()  # type: ignore[union-attr]
         start, end, _ = find_value(raw, colon + 1)
         if start is None or end is None:

@@ -204,3 +204,10 @@ def test_any_chunking_of_go_edge_cases_gives_the_same_requests(case: dict,
                                                                cuts: list[int]) -> None:
     data = case["client_to_server"].encode()
     assert decoded_requests(data, cuts) == decoded_requests(data, [])
+
+
+def test_invalid_utf8_in_a_member_name_next_to_a_raw_id_is_read_as_go_reads_it() -> None:
+    # Found by fuzz/jsonrpc1_fuzz.py: finding the raw id text decoded member names strictly.
+    [request] = jsonrpc1.ServerCodec().feed(
+        b'{"method":"Arith.Multiply","p\xffarams":[{"A":7,"B":8}],"id":1.0}\n')
+    assert request.id == jsonrpc1.RawJSON("1.0")
