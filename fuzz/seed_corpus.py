@@ -1,0 +1,59 @@
+"""Write the seed corpora under fuzz/corpus/ from Go's captured bytes in tests/vectors/.
+
+    python3 fuzz/seed_corpus.py
+
+Each seed is one byte that says how the fuzz harness cuts the stream (0: whole), then a stream a
+Go program sent: requests for the server codecs, replies for the client codecs.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+VECTORS = HERE.parent / "tests" / "vectors"
+
+
+def load(name: str) -> object:
+    return json.loads((VECTORS / name).read_text())
+
+
+def streams() -> dict[str, list[bytes]]:
+    json_edge = load("jsonrpc_server_edge_cases.json")
+    json_tcp = load("jsonrpc_tcp.json")
+    gob_files = [load("gob_tcp.json"), load("gob_server_edge_cases.json"),
+                 load("extra_types.json")]
+    fakes = load("go_client_vs_fake_servers.json")
+    assert isinstance(json_edge, list) and isinstance(json_tcp, list) and isinstance(fakes, dict)
+    gob: list[bytes] = []
+    for cases in gob_files:
+        assert isinstance(cases, list)
+        for case in cases:
+            if case.get("transport", "tcp") == "tcp":
+                gob.append(bytes.fromhex(case["client_to_server_hex"]))
+                gob.append(bytes.fromhex(case["server_to_client_hex"]))
+    gob += [bytes.fromhex(case["server_reply_hex"]) for case in fakes["gob"]]
+    return {
+        "jsonrpc1": [case["client_to_server"].encode() for case in json_edge]
+        + [bytes.fromhex(case[key]) for case in json_tcp
+           for key in ("client_to_server_hex", "server_to_client_hex")]
+        + [case["server_replied"].replace("ID", "0").encode() for case in fakes["json"]
+           if case["server_replied"]],
+        "gob": gob,
+    }
+
+
+def main() -> None:
+    for target, seeds in streams().items():
+        directory = HERE / "corpus" / target
+        directory.mkdir(parents=True, exist_ok=True)
+        for old in directory.iterdir():
+            old.unlink()
+        for seed in {b"\0" + stream for stream in seeds if stream}:
+            (directory / hashlib.sha1(seed).hexdigest()[:16]).write_bytes(seed)
+        print(target, len(list(directory.iterdir())), "seeds")
+
+
+if __name__ == "__main__":
+    main()
