@@ -23,6 +23,7 @@ from http import HTTPStatus
 from typing import Callable, Optional
 from urllib.parse import parse_qs
 
+import gevent
 import h11
 
 from . import debugpage
@@ -71,11 +72,12 @@ class Answer:
 
 def serve(transport: Transport, first: bytes, site: Site, peer: str = "") -> None:
     """Serve HTTP requests on a connection whose first bytes are first, until it should close."""
-    while len(first) < len(_CONNECT) and _CONNECT.startswith(first):
-        more = transport.recv(site.limits.message_timeout)  # is it Go's CONNECT? read on to see
-        if not more:
-            return
-        first += more
+    with gevent.Timeout(site.limits.message_timeout, TimeoutError):
+        while len(first) < len(_CONNECT) and _CONNECT.startswith(first):
+            more = transport.recv()  # is it Go's CONNECT? read on to see
+            if not more:
+                return
+            first += more
     if first.startswith(_CONNECT) and site.connect_handler is not None:
         site.connect_handler(transport, first, peer)
         return
@@ -90,6 +92,9 @@ class HTTPConnection:
         self.site = site
         self.peer = peer
         self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_SIZE)
+        # When the request being read must be complete, head and body (None between requests):
+        # message_timeout bounds the whole request, however slowly its bytes trickle in.
+        self.deadline: Optional[float] = None
 
     def serve(self, first: bytes) -> None:
         self.h11.receive_data(first)
@@ -103,6 +108,7 @@ class HTTPConnection:
                 if self.h11.our_state is not h11.DONE or self.h11.their_state is not h11.DONE:
                     return  # Connection: close, or HTTP/1.0
                 self.h11.start_next_cycle()
+                self.deadline = None
         except h11.RemoteProtocolError as err:
             self._refuse(err.error_status_hint, f"bad request: {err}")
         except (ConnectionClosed, TimeoutError):
@@ -114,9 +120,18 @@ class HTTPConnection:
             event = self.h11.next_event()
             if event is not h11.NEED_DATA:
                 return event
-            waiting = idle and not self.h11.trailing_data[0]
-            self.h11.receive_data(self.transport.recv(
-                limits.idle_timeout if waiting else limits.message_timeout))
+            if self.deadline is None and idle and not self.h11.trailing_data[0]:
+                timeout = limits.idle_timeout  # between requests
+            elif self.deadline is None:
+                timeout = limits.message_timeout
+            else:
+                timeout = self.deadline - time.monotonic()
+                if timeout <= 0:
+                    raise TimeoutError("request not complete in time")
+            data = self.transport.recv(timeout)
+            if self.deadline is None and limits.message_timeout is not None:
+                self.deadline = time.monotonic() + limits.message_timeout  # a request began
+            self.h11.receive_data(data)
 
     def _handle(self, request: h11.Request) -> bool:
         """Answer one request; False if the connection must close."""

@@ -230,3 +230,25 @@ def test_accepted_connections_get_tcp_keepalive_to_find_dead_peers(
         assert got[0] is False
     else:
         assert tuple(int(v) for v in got) == expected
+
+
+@pytest.mark.parametrize("part", ["head", "body"])
+def test_an_http_request_trickled_a_byte_at_a_time_is_dropped_at_the_message_timeout(
+        make: Any, part: str) -> None:
+    server = make(message_timeout=0.5)
+    body = b'{"jsonrpc":"2.0","method":"Echo.Str","params":["' + b"x" * 200 + b'"],"id":1}'
+    head = (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body))
+    with connect(server.address) as sock:
+        if part == "body":
+            sock.sendall(head)
+        started = time.monotonic()
+        for byte in (head if part == "head" else body):
+            try:
+                sock.send(bytes([byte]))
+            except OSError:
+                break
+            if not is_open(sock, wait=0.05):
+                break
+        assert 0.45 < time.monotonic() - started < 2.0
+    still_serves(server.address)
