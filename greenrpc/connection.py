@@ -130,7 +130,7 @@ class Connection:
         self.inflight = 0      # calls handed over to their own greenlet, not yet answered
         self.draining = False
         self.eof = False       # the peer has ended its side: nothing unread can follow
-        self.requests = 0      # messages read, each owed a reply
+        self.requests = 0      # messages read that are owed a reply (not notifications)
         self._sent_before = transport.messages_out  # an HTTP handshake's answer is no reply
         # When the request that has started arriving must be complete (None: none has started).
         # A trickle of bytes does not move it: only completing a message does (slowloris).
@@ -254,7 +254,8 @@ class Connection:
                     return False
                 self.calling = False
                 data = encode(response)
-            if not data:  # b"" answers a notification: nothing is sent
+            if not data:  # b"" answers a notification: nothing is sent, nothing was owed
+                self.requests -= 1
                 continue
             batch.append(data)
             size += len(data)
@@ -296,9 +297,11 @@ class Connection:
             # Through the batch, so replies reach the wire in the order they were encoded: a
             # stateful codec (gob) defines a type in the first reply that uses it.
             data = self.codec.encode(response)
-            if data:  # b"" answers a notification: nothing is sent
+            if data:
                 self.batch.append(data)
                 self._flush_batch()
+            else:  # b"" answers a notification: nothing is sent, nothing was owed
+                self.requests -= 1
         except ConnectionClosed:
             pass
         finally:

@@ -15,7 +15,7 @@ import pytest
 
 import greenrpc
 from tests import services
-from tests.support import connect, read_until_closed
+from tests.support import connect, read_lines, read_until_closed
 
 LINGER_RESET = b"\x01\x00\x00\x00\x00\x00\x00\x00"  # SO_LINGER on, 0 s: close sends a reset
 
@@ -222,3 +222,17 @@ def test_nothing_leaks_after_ten_thousand_connections_come_and_go() -> None:
         healthy(address)
     finally:
         server.stop(timeout=5)
+
+
+def test_replies_owed_and_sent_balance_with_notifications(server: greenrpc.Server) -> None:
+    with connect(server.address) as sock:
+        sock.sendall(b'{"jsonrpc":"2.0","method":"Echo.Int","params":[1]}\n'     # notification
+                     b'{"jsonrpc":"2.0","method":"Slow.Sleep","params":[{"Ms":20,"Tag":"t"}]}\n'
+                     b'{"jsonrpc":"2.0","method":"Echo.Int","params":[2],"id":2}\n'
+                     b'[{"jsonrpc":"2.0","method":"Echo.Int","params":[3]}]\n'  # all notifications
+                     b'{"method":"Echo.Int","params":[4],"id":4}\n')
+        replies = read_lines(sock, 2)
+    assert sorted(json.loads(line)["id"] for line in replies) == [2, 4]
+    assert wait_until(lambda: not server.connections)
+    read, sent = server.call_counts()
+    assert read == sent == 2
