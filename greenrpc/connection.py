@@ -89,13 +89,20 @@ class Takeover:
         self._loop = gevent.get_hub().loop
 
     def watch(self, conn: Connection) -> None:
+        """A leader is about to run a call (told once per hub turn); at the gate's cap it waits.
+
+        Checking here rather than before every call is enough: a leader only adds to the count
+        when a call blocks, and then the hub has looked at it and it comes here again.
+        """
+        gate = self.gate
+        while gate.full:
+            conn.wait_at_gate()
         conn.watched = True
         watched = self._watched
         if not watched:
             self._loop.run_callback(self._check)
         watched.append(conn)
-        gate = self.gate  # each leader inside a call may block and take a slot
-        gate.starting = len(watched)
+        gate.starting = len(watched)  # each leader inside a call may block and take a slot
         if gate.starting + gate.count >= gate.limit:
             gate.full = True
 
@@ -127,6 +134,7 @@ class Connection:
         self.leader: Any = None
         self.calling = False   # the leader is inside a call
         self.watched = False   # takeover will look at us in its next check
+        self.resumed = False   # the leader waited at the gate, so it passes the turn on
         self.inflight = 0      # calls handed over to their own greenlet, not yet answered
         self.draining = False
         self.eof = False       # the peer has ended its side: nothing unread can follow
@@ -226,19 +234,17 @@ class Connection:
         encode = self.codec.encode
         dispatch = self.dispatch
         max_inflight = self.limits.max_inflight
-        gate = self.gate
-        resumed = False  # this leader waited at the gate, so it passes the turn on
-        size = 0
+        size, flush_size = 0, FLUSH_SIZE
         while pending:
-            if self.inflight >= max_inflight or gate.full:
-                resumed = self._wait_for_slot() or resumed
+            if self.inflight >= max_inflight:
+                self._wait_for_slot()
             message = pending.popleft()
             if type(message) is Response:  # the codec answered it already
                 data = encode(message)
             else:
-                self.calling = True
                 if not self.watched:
-                    self.takeover.watch(self)
+                    self.takeover.watch(self)  # may wait for room in the server-wide gate
+                self.calling = True
                 response: Union[Response, list[Response]]
                 try:
                     if type(message) is Batch:
@@ -259,13 +265,14 @@ class Connection:
                 continue
             batch.append(data)
             size += len(data)
-            if size > FLUSH_SIZE:
+            if size > flush_size:
                 # Small requests may ask for big replies: send them as they are made, so a peer
                 # that does not read stalls this loop (until write_timeout), not our memory.
                 self._flush_batch()
                 size = 0
-        if resumed:
-            gate.pass_on()
+        if self.resumed:  # this leader waited at the gate: pass the turn on
+            self.resumed = False
+            self.gate.pass_on()
         return True
 
     def _flush_batch(self) -> None:
@@ -275,21 +282,20 @@ class Connection:
         batch.clear()
         self.transport.write(data, count)
 
-    def _wait_for_slot(self) -> bool:
-        """Wait while this connection or the whole server is at its cap; True if the latter."""
+    def _wait_for_slot(self) -> None:
         if self.batch:
             self._flush_batch()
-        waited = False
-        while True:
-            if self.inflight >= self.limits.max_inflight:
-                assert self._wakeup is not None  # inflight > 0 means a hand-over created it
-                self._wakeup.clear()
-                self._wakeup.wait()
-            elif self.gate.full:
-                self.gate.wait()
-                waited = True
-            else:
-                return waited
+        assert self._wakeup is not None  # inflight > 0 means a hand-over created it
+        while self.inflight >= self.limits.max_inflight:
+            self._wakeup.clear()
+            self._wakeup.wait()
+
+    def wait_at_gate(self) -> None:
+        """Wait for a turn at the server-wide gate (Takeover.watch), replies sent first."""
+        if self.batch:
+            self._flush_batch()
+        self.gate.wait()
+        self.resumed = True
 
     def _answer_late(self, response: Union[Response, list[Response]]) -> None:
         """Send the reply of a call that blocked, from the greenlet that ran it."""
