@@ -1,13 +1,15 @@
 """Soak greenrpc: a million verified calls over many connections; its memory must not creep.
 
-    python3 benchmarks/soak.py                     # 1,000,000 calls, stops by itself (~2-4 min)
-    python3 benchmarks/soak.py --calls 200000      # a shorter run
+    python3 benchmarks/soak.py                     # >= 1,000,000 calls in >= 20 rounds (~1-2 min)
+    python3 benchmarks/soak.py --calls 5000000 --min-rounds 60
 
 A greenrpc server (examples/arith.py's Arith, from this tree) runs pinned to core 0. The Go load
 generator (benchmarks/go/loadgen, standard library only) runs rounds pinned to core 1, each
-with new connections, cycling 10, 50 and 200 connections with 8 requests outstanding on each,
-and verifies every reply. After a warm-up round the server's RSS is the baseline; after the
-last round it must have grown by less than --max-growth percent. Finally the server gets
+with new connections, cycling 1,000, 200, 50 and 10 connections with 8 requests outstanding on
+each, and verifies every reply; it goes on in whole cycles until both --calls and --min-rounds
+are reached (or --max-minutes pass). After a warm-up cycle (so the allocator has seen the
+largest round) the server's RSS is the baseline; after the last cycle it must have grown by
+less than --max-growth percent. Finally the server gets
 SIGTERM and must report as many replies sent as requests read. Exit status 0 when both hold.
 """
 from __future__ import annotations
@@ -16,6 +18,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -27,7 +30,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-ROUND_CONNECTIONS = (10, 50, 200)
+# One cycle of rounds; each cycle ends where RSS is measured, so start and end compare alike.
+ROUND_CONNECTIONS = (1000, 200, 50, 10)
 
 
 def build_loadgen(out_dir: Path) -> Path:
@@ -37,6 +41,12 @@ def build_loadgen(out_dir: Path) -> Path:
     subprocess.run(["go", "build", "-o", str(binary), "main.go"], cwd=HERE / "go" / "loadgen",
                    check=True, env=env, timeout=600)
     return binary
+
+
+def many_descriptors() -> None:
+    """Let a child use as many descriptors as the hard limit allows (1,000 connections)."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 def pinned(core: str, command: list[str]) -> list[str]:
@@ -53,7 +63,8 @@ def start_server(port: int) -> subprocess.Popen[str]:
     env = dict(os.environ, PYTHONPATH=f"{ROOT}{os.pathsep}{ROOT / 'examples'}")
     process = subprocess.Popen(pinned("0", [sys.executable, "-m", "greenrpc", "serve", "arith:Arith",
                                             "--listen", f"127.0.0.1:{port}"]),
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=many_descriptors)
     deadline = time.monotonic() + 20
     while True:
         try:
@@ -76,7 +87,8 @@ def run_round(loadgen: Path, port: int, conns: int, depth: int, seconds: float) 
     done = subprocess.run(pinned("1", [str(loadgen), "-addr", f"127.0.0.1:{port}", "-c", str(conns),
                                        "-d", str(depth), "-duration", f"{seconds}s",
                                        "-warmup", "0s"]),
-                          capture_output=True, text=True, timeout=seconds + 60)
+                          capture_output=True, text=True, timeout=seconds + 60,
+                          preexec_fn=many_descriptors)
     if done.returncode != 0 or not done.stdout.strip():
         raise SystemExit(f"soak: the load generator failed: {done.stderr}")
     summary: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -87,7 +99,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=1_000_000)
     parser.add_argument("--depth", type=int, default=8, help="requests outstanding per connection")
-    parser.add_argument("--round-seconds", type=float, default=5.0)
+    parser.add_argument("--min-rounds", type=int, default=20)
+    parser.add_argument("--round-seconds", type=float, default=3.0)
     parser.add_argument("--max-minutes", type=float, default=15.0, help="stop by then regardless")
     parser.add_argument("--max-growth", type=float, default=10.0, help="percent of RSS allowed")
     args = parser.parse_args()
@@ -98,11 +111,14 @@ def main() -> int:
     stop_by = time.monotonic() + args.max_minutes * 60
     calls = errors = connections = 0
     try:
-        run_round(loadgen, port, 50, args.depth, 2.0)  # warm-up: caches, pools, allocator
+        for conns in ROUND_CONNECTIONS:  # warm-up: caches, pools, the allocator's high water
+            run_round(loadgen, port, conns, args.depth, 2.0)
         start_rss = peak_rss = rss_kib(server.pid)
-        print(f"server RSS after warm-up: {start_rss} KiB", flush=True)
+        print(f"server RSS after a warm-up cycle: {start_rss} KiB", flush=True)
         round_number = 0
-        while calls < args.calls and time.monotonic() < stop_by:
+        started = time.monotonic()
+        while (calls < args.calls or round_number < args.min_rounds
+               or round_number % len(ROUND_CONNECTIONS)) and time.monotonic() < stop_by:
             conns = ROUND_CONNECTIONS[round_number % len(ROUND_CONNECTIONS)]
             summary = run_round(loadgen, port, conns, args.depth, args.round_seconds)
             round_number += 1
@@ -114,6 +130,7 @@ def main() -> int:
             print(f"round {round_number}: {conns} connections, {summary['calls']} calls "
                   f"({summary['calls_per_s']:.0f}/s), total {calls}, RSS {rss} KiB", flush=True)
         end_rss = rss_kib(server.pid)
+        minutes = (time.monotonic() - started) / 60
     finally:
         server.send_signal(signal.SIGTERM)
         _, log = server.communicate(timeout=30)
@@ -121,6 +138,7 @@ def main() -> int:
     read, sent = (int(counts[1]), int(counts[2])) if counts else (-1, -2)
     growth = 100.0 * (end_rss - start_rss) / start_rss
     result = {"calls": calls, "errors": errors, "connections": connections,
+              "rounds": round_number, "minutes": round(minutes, 1),
               "rss_start_kib": start_rss, "rss_end_kib": end_rss, "rss_peak_kib": peak_rss,
               "rss_growth_pct": round(growth, 2), "requests_read": read, "replies_sent": sent}
     print(json.dumps(result))
