@@ -44,7 +44,7 @@ def test_at_max_connections_new_clients_wait_and_are_served_when_a_slot_frees() 
         assert not any(answered(sock, 0.2) for sock in waiting)  # not accepted yet
         first.close()
         started = time.monotonic()
-        assert answered(waiting[0], 2) and time.monotonic() - started < 0.5  # at once
+        assert answered(waiting[0], 2) and time.monotonic() - started < 1.5  # soon, not at a timeout
         assert not answered(waiting[1], 0.1)  # still two at a time
         second.close()
         waiting[0].close()

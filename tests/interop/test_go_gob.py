@@ -59,7 +59,7 @@ def test_greenrpc_client_calls_go_gob_server(go_server: tuple[str, str], transpo
         with pytest.raises(greenrpc.ServerError, match="^rpc: can't find method Arith.Power$"):
             client.call("Arith.Power", ArithRequest(1, 0))
         # Go answers in completion order; the client matches replies by seq.
-        slow = client.go("Slow.Sleep", SleepArgs(300, "slow"), result_type=str)
+        slow = client.go("Slow.Sleep", SleepArgs(2000, "slow"), result_type=str)  # wide margin
         calls = [client.go("Arith.Multiply", ArithRequest(i, i), result_type=ArithResponse)
                  for i in range(500)]
         assert [c.get(timeout=10).Pro for c in calls] == [i * i for i in range(500)]

@@ -72,7 +72,7 @@ def test_greenrpc_client_calls_go_jsonrpc_server(go_server: str) -> None:
         with pytest.raises(greenrpc.ServerError, match="can't find method Arith.Power"):
             client.call("Arith.Power", {"A": 1, "B": 0})
         # Go answers in completion order; the client matches replies by id.
-        slow = client.go("Slow.Sleep", {"Ms": 300, "Tag": "slow"})
+        slow = client.go("Slow.Sleep", {"Ms": 2000, "Tag": "slow"})  # a wide margin
         calls = [client.go("Arith.Multiply", {"A": i, "B": i}) for i in range(500)]
         assert [c.get(timeout=10)["Pro"] for c in calls] == [i * i for i in range(500)]
         assert not slow.ready()
