@@ -8,7 +8,7 @@ import time
 import typing
 from typing import Any, Callable, Optional
 
-from . import deadline, errors
+from . import deadline, errors, openrpc
 from .errors import ServerError
 from .messages import Dialect, Request, Response
 from .schema import Kind, TypeMismatch, TypeSpec, spec_of
@@ -168,6 +168,15 @@ class Registry:
         self.method_timeout = method_timeout  # for methods without @greenrpc.timeout
         self.methods: dict[str, Method] = {}
         self.services: dict[str, dict[str, Method]] = {}
+        # What rpc.discover names the API (OpenRPC's info object); set them to describe yours.
+        self.title = "greenrpc"
+        self.version = "1.0.0"
+        # Methods every server answers, found after the registered ones and not listed with them.
+        self.builtins: dict[str, Method] = {openrpc.DISCOVER: Method(openrpc.DISCOVER, self.discover)}
+
+    def discover(self) -> Any:
+        """Return the OpenRPC document of this server's methods (the rpc.discover method)."""
+        return openrpc.document(self, self.title, self.version)
 
     def register(self, obj: Any, name: Optional[str] = None) -> None:
         """Expose obj's public methods as "Name.Method" (Name defaults to its class name)."""
@@ -200,7 +209,7 @@ class Registry:
 
     def lookup(self, name: str) -> Method:
         """Return the method called name; raise ServerError with Go's text if there is none."""
-        method = self.methods.get(name)
+        method = self.methods.get(name) or self.builtins.get(name)
         if method is not None:
             return method
         dot = name.rfind(".")  # Go splits at the last dot (PROTOCOL.md 1.1)
