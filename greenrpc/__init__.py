@@ -9,16 +9,19 @@ from __future__ import annotations
 from .client import Call, Client, dial, dial_http
 from .deadline import timeout
 from .errors import CallTimeout, ConnectionClosed, ProtocolError, RPCError, ServerError
+from .reconnect import Backoff, ReconnectingClient
 from .server import Server, serve
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Backoff",
     "Call",
     "CallTimeout",
     "Client",
     "ConnectionClosed",
     "ProtocolError",
+    "ReconnectingClient",
     "RPCError",
     "Server",
     "ServerError",

@@ -1,16 +1,18 @@
 """Client and dial(): many greenlets' calls pipelined over one connection, matched by id."""
 from __future__ import annotations
 
+import functools
 import logging
 import socket
 import ssl
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Literal, Optional, Union, overload
 
 import gevent
 from gevent.event import AsyncResult
 
 from .errors import CallTimeout, ConnectionClosed, ProtocolError, RPCError, ServerError
 from .messages import NO_ID
+from .reconnect import Backoff, ReconnectingClient
 from .schema import TypeMismatch, spec_of
 from .transport import Address, Transport, connect, parse_address, start_tls
 from .wire import gob, goconnect, jsonrpc1, jsonrpc2
@@ -255,9 +257,24 @@ class Client:
 _CODECS: dict[str, Callable[[], Any]] = {"json": jsonrpc1.ClientCodec, "gob": gob.ClientCodec}
 
 
+@overload
+def dial(address: Address, timeout: Optional[float] = ..., *, codec: str = ...,
+         call_timeout: Optional[float] = ..., version: int = ...,
+         tls: Union[None, bool, ssl.SSLContext] = ...,
+         reconnect: Literal[False] = ...) -> Client: ...
+
+
+@overload
+def dial(address: Address, timeout: Optional[float] = ..., *, codec: str = ...,
+         call_timeout: Optional[float] = ..., version: int = ...,
+         tls: Union[None, bool, ssl.SSLContext] = ...,
+         reconnect: Union[Literal[True], Backoff]) -> ReconnectingClient: ...
+
+
 def dial(address: Address, timeout: Optional[float] = DEFAULT_DIAL_TIMEOUT, *,
          codec: str = "json", call_timeout: Optional[float] = DEFAULT_CALL_TIMEOUT,
-         version: int = 1, tls: Union[None, bool, ssl.SSLContext] = None) -> Client:
+         version: int = 1, tls: Union[None, bool, ssl.SSLContext] = None,
+         reconnect: Union[bool, Backoff] = False) -> Union[Client, ReconnectingClient]:
     """Connect to a server; timeout bounds the connect (and the TLS handshake).
 
     codec "json" speaks Go's net/rpc/jsonrpc, "gob" Go's default net/rpc codec (rpc.ServeConn).
@@ -266,7 +283,16 @@ def dial(address: Address, timeout: Optional[float] = DEFAULT_DIAL_TIMEOUT, *,
     None (none), and the client can also notify() and send batch()es.
     tls=True speaks TLS and checks the server's certificate against the system's authorities
     and the address's host name; an ssl.SSLContext decides that itself.
+
+    reconnect=True (or a Backoff) returns a ReconnectingClient, which dials again whenever
+    its connection is lost, and repeats calls marked idempotent; the first connect still
+    happens here and raises if it fails.
     """
+    if reconnect is not False:
+        backoff = reconnect if isinstance(reconnect, Backoff) else Backoff()
+        redial = functools.partial(dial, address, timeout, codec=codec,
+                                   call_timeout=call_timeout, version=version, tls=tls)
+        return ReconnectingClient(redial, backoff, call_timeout, name=str(address))
     if codec not in _CODECS:
         raise ValueError(f"unknown codec {codec!r}: use one of {sorted(_CODECS)}")
     if version not in (1, 2) or (version == 2 and codec != "json"):
@@ -325,4 +351,5 @@ def dial_http(address: Address, path: str = goconnect.RPC_PATH,
     return Client(sock, gob.ClientCodec(), call_timeout=call_timeout)
 
 
-__all__ = ["Batch", "Call", "Client", "dial", "dial_http", "ServerError"]
+__all__ = ["Backoff", "Batch", "Call", "Client", "ReconnectingClient", "dial", "dial_http",
+           "ServerError"]

@@ -233,6 +233,21 @@ class Transport:
         with gevent.Timeout(timeout, TimeoutError):
             self._hub.wait(watcher)
 
+    def peer_closed(self) -> bool:
+        """True if the peer's FIN or RST has already arrived; a look at the socket, no wait.
+
+        Only plain sockets can be looked at this way; for others this says False.
+        """
+        raw = self._raw
+        if raw is None:
+            return self.closed
+        try:
+            return not raw.recv(1, stdlib_socket.MSG_PEEK | stdlib_socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return False
+        except OSError:
+            return True
+
     def shutdown_read(self) -> None:
         """Make the reader see end of stream, while replies can still be written."""
         try:  # not SSLSocket.shutdown, which drops the TLS layer: replies would go out in clear
