@@ -77,6 +77,7 @@ class ReconnectingClient:
         self._last_error: Optional[RPCError] = None
         self._closed = False
         self.connections = 0           # connections made so far
+        self.repeats = 0               # calls sent again after their connection dropped
         self._client = self._dial()
 
     @property
@@ -161,6 +162,7 @@ class ReconnectingClient:
                 if attempts <= 0 or self._closed or (deadline is not None
                                                      and time.monotonic() >= deadline):
                     raise
+                self.repeats += 1
                 log.info("repeating %s after a dropped connection: %s", method, err,
                          extra={"peer": self.name, "method": method})
 

@@ -1,6 +1,7 @@
 """The services Go's captures were taken against (PROTOCOL.md 8), written with greenrpc."""
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -58,6 +59,17 @@ class Echo:
         if n == 0:
             return None  # Go's nil interface
         return ArithResponse(Pro=7) if n == 7 else n
+
+
+class Replica:
+    """Tells which process answered, for tests that spread calls over several servers."""
+
+    def Pid(self) -> int:
+        return os.getpid()
+
+    def Work(self, ms: int) -> int:
+        time.sleep(ms / 1000)
+        return os.getpid()
 
 
 def make_server(**options: Any) -> greenrpc.Server:
