@@ -9,7 +9,9 @@ import uuid
 from typing import Iterator
 
 import pytest
+import requests
 
+import greenrpc
 from tests.support import ROOT, run
 from tests.test_examples import EXPECTED, free_port, wait_for_port
 
@@ -74,3 +76,45 @@ def test_healthcheck_reports_healthy_and_stop_exits_cleanly(container: tuple[str
     code = docker("inspect", "--format", "{{.State.ExitCode}}", container_id).stdout.strip()
     assert code == "0"  # SIGTERM drained, not killed
     assert "draining" in docker("logs", container_id).stderr
+
+
+def test_docker_stop_answers_every_accepted_call(image: str) -> None:
+    """A slow service mounted from the tests: docker stop drains, no reply is lost, exit 0."""
+    port = free_port()
+    address = f"127.0.0.1:{port}"
+    started = docker("run", "-d", "--network", "host", "-v", f"{ROOT / 'tests'}:/srv/tests:ro",
+                     "-e", "PYTHONPATH=/srv", "-e", f"GREENRPC_LISTEN={address}", image,
+                     "serve", "tests.services:Slow")
+    assert started.returncode == 0, started.stderr
+    container_id = started.stdout.strip()
+    clients: list[greenrpc.Client] = []
+    try:
+        wait_for_port(port, timeout=30)
+        clients = [greenrpc.dial(address, call_timeout=20) for _ in range(5)]
+        tags = [f"{n}-{i}" for n in range(len(clients)) for i in range(4)]
+        calls = [clients[int(tag[0])].go("Slow.Sleep", {"Ms": 1500, "Tag": tag}) for tag in tags]
+
+        def running() -> int:
+            page = requests.get(f"http://{address}/debug/rpc?format=json", timeout=5).json()
+            return int(page["services"][0]["methods"][0]["calls"])
+        deadline = time.monotonic() + 10
+        while running() < len(tags):  # every call read and started: now stop
+            assert time.monotonic() < deadline, "the calls did not all start"
+            time.sleep(0.05)
+        stopped = docker("stop", "--time", "10", container_id, timeout=30)
+        assert stopped.returncode == 0, stopped.stderr
+        assert [call.get(timeout=10) for call in calls] == tags
+        state = docker("inspect", "--format", "{{.State.ExitCode}} {{.State.OOMKilled}}",
+                       container_id).stdout.split()
+        assert state == ["0", "false"]  # drained and exited, not killed after the timeout
+    finally:
+        for client in clients:
+            client.close()
+        docker("rm", "-f", container_id)
+
+
+def test_image_is_small(image: str) -> None:
+    size = int(docker("image", "inspect", "--format", "{{.Size}}", image).stdout)
+    base = int(docker("image", "inspect", "--format", "{{.Size}}", "python:3.11-slim").stdout)
+    print(f"docker: image {size / 1e6:.0f} MB, {(size - base) / 1e6:.1f} MB over the base")
+    assert size - base < 25e6  # greenrpc, gevent, ujson, h11, prometheus-client
