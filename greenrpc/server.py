@@ -88,7 +88,7 @@ class Server:
         self._site = http.Site(self.registry, self.limits, self.metrics,
                                lambda: not self._stopping, rpc_path,
                                connect_handler or self._serve_connect)
-        self._stream_server: Optional[StreamServer] = None
+        self._stream_servers: list[StreamServer] = []
         self._pool: Optional[Pool] = None
         self._takeover: Optional[Takeover] = None
         self._stopped = Event()
@@ -112,10 +112,8 @@ class Server:
 
     @property
     def address(self) -> str:
-        """The address actually listened on (useful after binding port 0)."""
-        if self._stream_server is None:
-            raise RuntimeError("the server is not started")
-        return format_address(self._stream_server.socket.getsockname())
+        """The first address actually listened on (useful after binding port 0)."""
+        return self.addresses[0]
 
     def call_counts(self) -> tuple[int, int]:
         """Requests read and replies sent so far; equal unless a peer vanished mid-call."""
@@ -125,27 +123,52 @@ class Server:
             sent += conn.replies
         return read, sent
 
-    def start(self, address: Address = "127.0.0.1:0") -> str:
-        """Start accepting in the background and return the bound address."""
-        if self._stream_server is not None:
+    @property
+    def addresses(self) -> list[str]:
+        """Every address listened on, in the order given to start()."""
+        if not self._stream_servers:
+            raise RuntimeError("the server is not started")
+        return [format_address(server.socket.getsockname()) for server in self._stream_servers]
+
+    def start(self, address: Address = "127.0.0.1:0", *more: Address) -> str:
+        """Start accepting on every address in the background; return the first bound address.
+
+        All addresses share one pool of max_connections and are served alike.
+        """
+        if self._stream_servers:
             raise RuntimeError("the server is already started")
         self._pool = Pool(self.max_connections)
         self._takeover = Takeover(gate=self.gate)
-        self._stream_server = Listener(listen(address), self.serve_conn, spawn=self._pool)
-        self._stream_server.start()
-        log.info("greenrpc serving %d methods on %s", len(self.registry.methods), self.address)
+        try:
+            for each in (address, *more):
+                stream_server = Listener(listen(each), self.serve_conn, spawn=self._pool)
+                self._stream_servers.append(stream_server)
+                stream_server.start()
+        except BaseException:
+            self._close_listeners()
+            self._stream_servers = []
+            raise
+        log.info("greenrpc serving %d methods on %s", len(self.registry.methods),
+                 ", ".join(self.addresses))
         return self.address
 
-    def serve(self, address: Address, *, handle_signals: bool = True,
+    def serve(self, address: Address, *more: Address, handle_signals: bool = True,
               grace: float = DEFAULT_STOP_TIMEOUT) -> None:
         """Serve until stop(), or SIGTERM/SIGINT: the first drains for up to grace seconds."""
         if not _sockets_patched():
             log.warning("sockets are not monkey-patched: a method that blocks stalls every "
                         "connection; call gevent.monkey.patch_all() first")
-        self.start(address)
+        self.start(address, *more)
         if handle_signals and threading.current_thread() is threading.main_thread():
             self._handle_signals(grace)
         self._stopped.wait()
+
+    def _close_listeners(self) -> None:
+        for stream_server in self._stream_servers:
+            path = stream_server.socket.getsockname() if stream_server.socket is not None else None
+            stream_server.close()
+            if isinstance(path, str) and path and os.path.exists(path):
+                os.unlink(path)  # a unix socket's file outlives its socket
 
     def stop(self, timeout: Optional[float] = DEFAULT_STOP_TIMEOUT) -> None:
         """Stop accepting, let calls already read finish and answer, close, then return.
@@ -156,8 +179,7 @@ class Server:
             self._stopped.wait()
             return
         self._stopping = True
-        if self._stream_server is not None:
-            self._stream_server.close()
+        self._close_listeners()
         for conn in list(self.connections):
             conn.stop()
         for transport in list(self._transports):
