@@ -7,6 +7,7 @@ import signal
 import socket as stdlib_socket
 import ssl
 import threading
+import time
 from email.utils import formatdate
 from typing import Any, Callable, Optional
 
@@ -207,7 +208,8 @@ class Server:
 
     def serve_conn(self, sock: Any, sockaddr: Any = None) -> None:
         """Serve one connected socket until it closes (StreamServer calls this per connection)."""
-        peer = format_address(sockaddr) if sockaddr else "?"
+        # A unix socket's peer has no name: the socket file it came in by says the most.
+        peer = format_address(sockaddr or sock.getsockname())
         if sock.family in (stdlib_socket.AF_INET, stdlib_socket.AF_INET6):
             sock.setsockopt(stdlib_socket.IPPROTO_TCP, stdlib_socket.TCP_NODELAY, 1)
             limits = self.limits
@@ -222,6 +224,9 @@ class Server:
         transport = Transport(sock, self.limits.write_timeout)
         self._transports.add(transport)
         self._accepted += 1
+        opened = time.monotonic()
+        protocol = "none"
+        log.info("connection from %s opened", peer, extra={"event": "open", "peer": peer})
         try:
             first = b"" if self._stopping else transport.recv(self.limits.idle_timeout)
             while len(first) == 1:  # one byte cannot tell a gob length from JSON or HTTP
@@ -232,7 +237,8 @@ class Server:
             if first:
                 handlers = {"json": self._serve_json, "gob": self._serve_gob,
                             "http": self._serve_http}
-                handlers[detect_protocol(first)](transport, first, peer)
+                protocol = detect_protocol(first)
+                handlers[protocol](transport, first, peer)
         except (ConnectionClosed, TimeoutError):
             pass
         finally:
@@ -240,6 +246,12 @@ class Server:
             received, sent = self._bytes_closed
             self._bytes_closed = (received + transport.bytes_in, sent + transport.bytes_out)
             transport.close()
+            seconds = time.monotonic() - opened
+            log.info("connection from %s closed after %.3fs (%s, %d bytes in, %d out)", peer,
+                     seconds, protocol, transport.bytes_in, transport.bytes_out,
+                     extra={"event": "close", "peer": peer, "protocol": protocol,
+                            "seconds": round(seconds, 6), "bytes_in": transport.bytes_in,
+                            "bytes_out": transport.bytes_out})
 
     def _serve_http(self, transport: Transport, first: bytes, peer: str) -> None:
         http.serve(transport, first, self._site, peer)

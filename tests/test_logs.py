@@ -1,0 +1,76 @@
+"""Operators' log lines: one per connection opened and closed, JSON when asked, no payloads."""
+from __future__ import annotations
+
+import io
+import json
+import logging
+import sys
+import time
+from typing import Any, Callable, Iterator
+
+import gevent
+import pytest
+
+import greenrpc
+from greenrpc.logs import JSONFormatter
+
+
+@pytest.fixture
+def json_lines() -> Iterator[io.StringIO]:
+    """What the greenrpc logger writes meanwhile, formatted as --log-format json does."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JSONFormatter())
+    logger = logging.getLogger("greenrpc")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield stream
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def records(stream: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 5) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "not within the timeout"
+        gevent.sleep(0.01)
+
+
+def test_json_formatter_writes_one_object_per_line_with_extras() -> None:
+    record = logging.LogRecord("greenrpc", logging.WARNING, __file__, 1, "call %s failed",
+                               ("Arith.Divide",), None)
+    record.peer = "127.0.0.1:5"
+    record.method = "Arith.Divide"
+    line = JSONFormatter().format(record)
+    assert "\n" not in line
+    out = json.loads(line)
+    assert out["level"] == "warning" and out["logger"] == "greenrpc"
+    assert out["message"] == "call Arith.Divide failed"
+    assert (out["peer"], out["method"]) == ("127.0.0.1:5", "Arith.Divide")
+    assert out["time"].endswith("Z") and "T" in out["time"]
+    try:
+        raise ValueError("boom\nline two")
+    except ValueError:
+        record.exc_info = sys.exc_info()
+    out = json.loads(JSONFormatter().format(record))
+    assert "ValueError: boom" in out["traceback"]
+
+
+def test_a_line_when_a_connection_opens_and_closes(address: str, json_lines: io.StringIO) -> None:
+    with greenrpc.dial(address) as client:
+        local = "%s:%d" % client.transport.sock.getsockname()[:2]
+        client.call("Arith.Multiply", {"A": 123456789, "B": 2})
+    wait_for(lambda: any(r.get("event") == "close" for r in records(json_lines)))
+    lines = [r for r in records(json_lines) if r.get("peer") == local]
+    assert [r["event"] for r in lines] == ["open", "close"]
+    closed = lines[1]
+    assert closed["protocol"] == "json" and closed["bytes_in"] > 0 and closed["bytes_out"] > 0
+    assert f"connection from {local} closed" in closed["message"]
+    assert "123456789" not in json_lines.getvalue()  # payloads stay out of the log
