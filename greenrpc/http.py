@@ -31,7 +31,7 @@ from .connection import Limits, run_batch
 from .errors import ConnectionClosed, ProtocolError
 from .messages import Batch, Response
 from .metrics import Metrics
-from .registry import Registry
+from .registry import Registry, reporting_failures
 from .transport import Transport
 from .wire import goconnect, jsonrpc2, jsonserver
 from .wire.jsonstream import parse
@@ -91,6 +91,7 @@ class HTTPConnection:
         self.transport = transport
         self.site = site
         self.peer = peer
+        self.dispatch = reporting_failures(site.registry.dispatch, peer)
         self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_SIZE)
         # When the request being read must be complete, head and body (None between requests):
         # message_timeout bounds the whole request, however slowly its bytes trickle in.
@@ -229,10 +230,10 @@ class HTTPConnection:
         if isinstance(message, Response):  # an invalid request, answered by the codec
             return Answer(400, JSON, jsonserver.encode(message))
         if isinstance(message, Batch):
-            data = jsonserver.encode(run_batch(message, site.registry.dispatch,
+            data = jsonserver.encode(run_batch(message, self.dispatch,
                                                site.limits.max_inflight))
         else:
-            data = jsonserver.encode(site.registry.dispatch(message))
+            data = jsonserver.encode(self.dispatch(message))
         return Answer(200, JSON, data) if data else Answer(204)
 
     def _refuse(self, status: int, text: str) -> None:

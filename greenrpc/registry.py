@@ -256,3 +256,20 @@ class Registry:
         latency.counts[0 if elapsed <= _FASTEST else _bucket(latency.bounds, elapsed)] += 1
         latency.sum += elapsed
         return Response(request, result)
+
+
+def reporting_failures(dispatch: Callable[[Request], Response],
+                       peer: str) -> Callable[[Request], Response]:
+    """dispatch, plus one log line for each call that fails: its method, peer and error.
+
+    A successful call pays for one attribute test; the payload is never logged.
+    """
+    def dispatch_and_report(request: Request) -> Response:
+        response = dispatch(request)
+        error = response.error
+        if error is not None:
+            log.info("call %s from %s failed: %s", request.method, peer, error.message,
+                     extra={"event": "call_failed", "peer": peer, "method": request.method,
+                            "code": error.code})
+        return response
+    return dispatch_and_report

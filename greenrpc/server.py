@@ -23,7 +23,7 @@ from .errors import ConnectionClosed
 from .gate import Gate
 from .listener import Listener
 from .metrics import Metrics
-from .registry import Registry
+from .registry import Registry, reporting_failures
 from .stats import Traffic
 from .transport import (
     Address,
@@ -280,8 +280,8 @@ class Server:
 
     def _serve_codec(self, codec: Any, transport: Transport, first: bytes, peer: str) -> None:
         assert self._takeover is not None
-        conn = Connection(transport, codec, self.registry.dispatch, self._takeover, self.limits,
-                          peer)
+        dispatch = reporting_failures(self.registry.dispatch, peer)
+        conn = Connection(transport, codec, dispatch, self._takeover, self.limits, peer)
         self.connections.add(conn)
         try:
             conn.serve(first)

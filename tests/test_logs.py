@@ -10,6 +10,7 @@ from typing import Any, Callable, Iterator
 
 import gevent
 import pytest
+import requests
 
 import greenrpc
 from greenrpc.logs import JSONFormatter
@@ -74,3 +75,33 @@ def test_a_line_when_a_connection_opens_and_closes(address: str, json_lines: io.
     assert closed["protocol"] == "json" and closed["bytes_in"] > 0 and closed["bytes_out"] > 0
     assert f"connection from {local} closed" in closed["message"]
     assert "123456789" not in json_lines.getvalue()  # payloads stay out of the log
+
+
+def test_a_line_per_failed_call_with_method_and_peer(address: str, json_lines: io.StringIO) -> None:
+    with greenrpc.dial(address) as client:
+        local = "%s:%d" % client.transport.sock.getsockname()[:2]
+        for _ in range(3):
+            client.call("Arith.Multiply", {"A": 7, "B": 8})
+        with pytest.raises(greenrpc.ServerError):
+            client.call("Arith.Divide", {"A": 987654321, "B": 0})
+    with greenrpc.dial(address, version=2) as client:
+        with client.batch() as batch:
+            ok = batch.call("Arith.Multiply", [{"A": 1, "B": 1}])
+            bad = batch.call("Nope.Nothing", [])
+        ok.get(timeout=5)
+        with pytest.raises(greenrpc.ServerError):
+            bad.get(timeout=5)
+    failed = [r for r in records(json_lines) if r.get("event") == "call_failed"]
+    assert [(r["method"], r["code"]) for r in failed] == [("Arith.Divide", -32000),
+                                                         ("Nope.Nothing", -32601)]
+    assert failed[0]["peer"] == local
+    assert failed[0]["message"] == f"call Arith.Divide from {local} failed: divide by zero"
+    assert "987654321" not in json_lines.getvalue()
+
+
+def test_failed_calls_over_http_are_reported_too(address: str, json_lines: io.StringIO) -> None:
+    answer = requests.post(f"http://{address}/", timeout=5, json={
+        "jsonrpc": "2.0", "method": "Arith.Divide", "params": [{"A": 1, "B": 0}], "id": 1})
+    assert answer.json()["error"]["message"] == "divide by zero"
+    failed = [r for r in records(json_lines) if r.get("event") == "call_failed"]
+    assert [r["method"] for r in failed] == ["Arith.Divide"]
