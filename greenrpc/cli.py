@@ -1,35 +1,73 @@
-"""The greenrpc command: serve objects, call a method; main(argv) parses and prints only."""
+"""The greenrpc command: serve objects, call a method, inspect a server; only parsing and printing.
+
+Each command is one add_<command>(commands) function that builds its parser and names the
+function running it; a new command is one more such function in COMMANDS.
+"""
 from gevent import monkey; monkey.patch_all()  # noqa: E402,E702 - first: the command is an entry point
 
 import argparse
 import dataclasses
 import importlib
 import inspect
-import logging
 import os
 import ssl
 import sys
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence, Union
 
 import ujson
 
-from .client import dial
+from . import describe, health, logs
+from .client import Client, dial, dial_http
 from .connection import Limits
 from .errors import RPCError, ServerError
+from .openrpc import DISCOVER
+from .reconnect import ReconnectingClient
+from .schema import plain
 from .server import DEFAULT_MAX_CONNECTIONS, DEFAULT_STOP_TIMEOUT, Server
 from .transport import tls_server_context
+from .wire import goconnect
 
+DEFAULT_LISTEN = "127.0.0.1:8096"
+
+EXAMPLES = """examples:
+  greenrpc serve mymodule:MyService --listen 0.0.0.0:8096
+  greenrpc call 127.0.0.1:8096 Arith.Multiply '{"A": 7, "B": 8}'
+  greenrpc inspect 127.0.0.1:8096
+  greenrpc health 127.0.0.1:8096
+
+Run greenrpc COMMAND --help for a command's options and more examples.
+"""
 EXAMPLES_SERVE = """examples:
   greenrpc serve examples.arith:Arith --listen 127.0.0.1:8096
-  GREENRPC_LISTEN=0.0.0.0:8096 greenrpc serve mypkg.services:Billing mypkg.services:Users
+  greenrpc serve mypkg.billing:Billing mypkg.users:Users --listen 0.0.0.0:8096 --listen unix:/run/rpc.sock
+  GREENRPC_LISTEN=0.0.0.0:8096 GREENRPC_LOG_FORMAT=json greenrpc serve mypkg.services:Billing
   greenrpc serve examples.arith:Arith --tls-cert cert.pem --tls-key key.pem --idle-timeout 600
 
-Every limit option can also come from the environment: --max-inflight 64 is
-GREENRPC_MAX_INFLIGHT=64. Timeouts are seconds; "none" turns one off.
+Every option can also come from the environment, for containers: --listen is
+GREENRPC_LISTEN (several addresses separated by commas), --log-format is
+GREENRPC_LOG_FORMAT, --max-inflight 64 is GREENRPC_MAX_INFLIGHT=64, and so on. An
+option on the command line wins. Timeouts are seconds; "none" turns one off.
+SIGTERM or SIGINT drains: calls already read answer, then the process exits 0.
 """
 EXAMPLES_CALL = """examples:
   greenrpc call 127.0.0.1:8096 Arith.Multiply '{"A": 7, "B": 8}'
-  greenrpc call 127.0.0.1:8096 Arith.Divide '{"A": 1, "B": 0}'   # exit status 1
+  greenrpc call 127.0.0.1:8096 Arith.Divide '{"A": 1, "B": 0}'        # exit status 1
+  greenrpc call --v2 127.0.0.1:8096 Arith.Multiply '[{"A": 7, "B": 8}]'   # JSON-RPC 2.0
+  greenrpc call --codec gob 127.0.0.1:1234 Arith.Multiply '{"A": 7, "B": 8}'  # rpc.ServeConn
+  greenrpc call --http 127.0.0.1:8080 Arith.Multiply '{"A": 7, "B": 8}'   # rpc.HandleHTTP
+  greenrpc call --tls-ca cert.pem localhost:8096 Arith.Multiply '{"A": 7, "B": 8}'
+
+With gob (--codec gob or --http), a JSON object is sent as a struct with those fields
+(Go matches struct fields by name), numbers without a fraction as Go's int.
+Exit status: 0 done, 1 the server answered with an error, 2 the call could not be made.
+"""
+EXAMPLES_INSPECT = """examples:
+  greenrpc inspect 127.0.0.1:8096
+  greenrpc inspect 127.0.0.1:8096 --json > openrpc.json     # the OpenRPC document itself
+"""
+EXAMPLES_HEALTH = """examples:
+  greenrpc health 127.0.0.1:8096
+  GREENRPC_LISTEN=0.0.0.0:8096 greenrpc health          # what the Docker HEALTHCHECK runs
 """
 
 
@@ -114,9 +152,17 @@ def build_server(targets: Sequence[str], options: Optional[dict[str, Any]] = Non
     return server
 
 
+def listen_addresses(given: Optional[list[str]]) -> list[str]:
+    """The --listen values, else GREENRPC_LISTEN, each split at commas."""
+    values = given or [os.environ.get("GREENRPC_LISTEN") or DEFAULT_LISTEN]
+    addresses = [a.strip() for value in values for a in value.split(",") if a.strip()]
+    if not addresses:
+        raise SystemExit("greenrpc: --listen names no address")
+    return addresses
+
+
 def command_serve(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=args.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure(args.log_level, args.log_format)
     options = server_options(args)
     certfile = args.tls_cert or os.environ.get("GREENRPC_TLS_CERT") or None
     keyfile = args.tls_key or os.environ.get("GREENRPC_TLS_KEY") or None
@@ -130,52 +176,28 @@ def command_serve(args: argparse.Namespace) -> int:
     server = build_server(args.targets, options)
     grace = args.grace if args.grace is not None else \
         float(os.environ.get("GREENRPC_GRACE") or DEFAULT_STOP_TIMEOUT)
-    server.serve(args.listen, grace=grace)
+    server.serve(*listen_addresses(args.listen), grace=grace)
     return 0
 
 
-def command_call(args: argparse.Namespace) -> int:
-    try:
-        params = ujson.loads(args.params) if args.params is not None else None
-    except ValueError as err:
-        print(f"greenrpc: params are not JSON: {err}", file=sys.stderr)
-        return 2
-    tls: Any = None
-    if args.tls_ca:
-        tls = ssl.create_default_context(cafile=args.tls_ca)
-    elif args.tls:
-        tls = True
-    try:
-        with dial(args.address, timeout=args.timeout, call_timeout=args.timeout,
-                  tls=tls) as client:
-            result = client.call(args.method, params)
-    except ServerError as err:
-        print(f"greenrpc: {args.method}: {err}", file=sys.stderr)
-        return 1
-    except RPCError as err:
-        print(f"greenrpc: {err}", file=sys.stderr)
-        return 2
-    print(ujson.dumps(result, ensure_ascii=False, escape_forward_slashes=False, indent=2))
-    return 0
-
-
-def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(
-        prog="greenrpc",
-        description="Serve Python objects to Go's net/rpc/jsonrpc clients (and any JSON client), "
-                    "or call a server from the shell.")
-    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def add_serve(commands: Any) -> None:
     serve = commands.add_parser(
         "serve", help="serve the public methods of objects", epilog=EXAMPLES_SERVE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Serve module:attr targets: an object, a class (instantiated with no "
-                    "arguments), a function, or a greenrpc.Server.")
+                    "arguments), a function, or a greenrpc.Server. Every protocol (Go's JSON "
+                    "and gob, JSON-RPC 2.0, HTTP, /healthz, /metrics) on each address.")
     serve.add_argument("targets", nargs="+", metavar="module:attr")
-    serve.add_argument("--listen", default=os.environ.get("GREENRPC_LISTEN", "127.0.0.1:8096"),
-                       help="host:port or unix:/path (env GREENRPC_LISTEN; default %(default)s)")
+    serve.add_argument("--listen", action="append", metavar="ADDRESS",
+                       help="host:port, [v6]:port or unix:/path; repeat to listen on several "
+                            f"(env GREENRPC_LISTEN, comma-separated; default {DEFAULT_LISTEN})")
     serve.add_argument("--log-level", default=os.environ.get("GREENRPC_LOG_LEVEL", "info"),
-                       choices=["debug", "info", "warning", "error"],
+                       choices=logs.LEVELS, type=str.lower,
                        help="(env GREENRPC_LOG_LEVEL; default %(default)s)")
+    serve.add_argument("--log-format", default=os.environ.get("GREENRPC_LOG_FORMAT", "text"),
+                       choices=logs.FORMATS, type=str.lower,
+                       help="json: one JSON object per line (env GREENRPC_LOG_FORMAT; "
+                            "default %(default)s)")
     serve.add_argument("--tls-cert", metavar="PEM", help="serve TLS with this certificate "
                        "chain (env GREENRPC_TLS_CERT; default: plain TCP)")
     serve.add_argument("--tls-key", metavar="PEM", help="its private key, if not in the "
@@ -190,6 +212,82 @@ def parser() -> argparse.ArgumentParser:
                             help=f"(env GREENRPC_{name.upper()}; default "
                                  f"{'none' if default is None else default})")
     serve.set_defaults(run=command_serve)
+
+
+def gob_argument(value: Any) -> Any:
+    """A JSON value as gob can send it: an object becomes a struct with its members as fields."""
+    if isinstance(value, dict):
+        fields = {name: gob_argument(item) for name, item in value.items() if item is not None}
+        try:
+            struct = dataclasses.make_dataclass(
+                "Args", [(name, _annotation(item)) for name, item in fields.items()])
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"cannot send {sorted(fields)} as a Go struct: {err}") from None
+        return struct(**fields)
+    if isinstance(value, list):
+        return [gob_argument(item) for item in value]
+    return value
+
+
+def _annotation(value: Any) -> Any:
+    if isinstance(value, list):
+        return list[_annotation(value[0]) if value else Any]  # type: ignore[misc]
+    return type(value)
+
+
+def client_tls(args: argparse.Namespace) -> Any:
+    """What dial(tls=) gets from --tls and --tls-ca."""
+    if args.tls_ca:
+        return ssl.create_default_context(cafile=args.tls_ca)
+    return True if args.tls else None
+
+
+def add_tls_arguments(command: Any) -> None:
+    command.add_argument("--tls", action="store_true",
+                         help="speak TLS, trusting the system's CAs")
+    command.add_argument("--tls-ca", metavar="PEM", help="speak TLS, trusting this certificate")
+
+
+def open_client(args: argparse.Namespace) -> Union[Client, ReconnectingClient]:
+    if args.http:
+        return dial_http(args.address, path=args.path, timeout=args.timeout,
+                         call_timeout=args.timeout)
+    return dial(args.address, timeout=args.timeout, codec=args.codec,
+                call_timeout=args.timeout, version=2 if args.v2 else 1, tls=client_tls(args))
+
+
+def command_call(args: argparse.Namespace) -> int:
+    if args.v2 and (args.http or args.codec != "json"):
+        print("greenrpc: --v2 is JSON-RPC 2.0: not with --codec gob or --http", file=sys.stderr)
+        return 2
+    if args.http and (args.tls or args.tls_ca):
+        print("greenrpc: --http does not speak TLS", file=sys.stderr)
+        return 2
+    try:
+        params = ujson.loads(args.params) if args.params is not None else None
+    except ValueError as err:
+        print(f"greenrpc: params are not JSON: {err}", file=sys.stderr)
+        return 2
+    try:
+        if args.http or args.codec == "gob":
+            params = gob_argument(params)
+        with open_client(args) as client:
+            result = client.call(args.method, params)
+    except ServerError as err:
+        print(f"greenrpc: {args.method}: {err}", file=sys.stderr)
+        return 1
+    except (RPCError, TypeError) as err:
+        print(f"greenrpc: {err}", file=sys.stderr)
+        return 2
+    print_json(result)
+    return 0
+
+
+def print_json(value: Any) -> None:
+    print(ujson.dumps(plain(value), ensure_ascii=False, escape_forward_slashes=False, indent=2))
+
+
+def add_call(commands: Any) -> None:
     call = commands.add_parser(
         "call", help="call a method and print its result as JSON", epilog=EXAMPLES_CALL,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -197,11 +295,88 @@ def parser() -> argparse.ArgumentParser:
                     "result; exit status 1 with the server's error on stderr if the call failed.")
     call.add_argument("address")
     call.add_argument("method")
-    call.add_argument("params", nargs="?", help="JSON value passed as the call's argument")
-    call.add_argument("--timeout", type=float, default=10.0, help="seconds (default %(default)s)")
-    call.add_argument("--tls", action="store_true", help="speak TLS, trusting the system's CAs")
-    call.add_argument("--tls-ca", metavar="PEM", help="speak TLS, trusting this certificate")
+    call.add_argument("params", nargs="?", help="JSON value passed as the call's argument "
+                      "(with --v2: a JSON array by position or an object by name)")
+    call.add_argument("--codec", choices=["json", "gob"], default="json",
+                      help="json: Go's net/rpc/jsonrpc (default); gob: Go's rpc.ServeConn")
+    call.add_argument("--http", action="store_true",
+                      help="Go's HTTP transport (rpc.DialHTTP): CONNECT, then gob")
+    call.add_argument("--path", default=goconnect.RPC_PATH,
+                      help="the CONNECT path with --http (default %(default)s)")
+    call.add_argument("--v2", action="store_true", help="speak JSON-RPC 2.0")
+    call.add_argument("--timeout", type=float, default=10.0,
+                      help="seconds for the connection and the call (default %(default)s)")
+    add_tls_arguments(call)
     call.set_defaults(run=command_call)
+
+
+def command_inspect(args: argparse.Namespace) -> int:
+    try:
+        with dial(args.address, timeout=args.timeout, call_timeout=args.timeout,
+                  tls=client_tls(args)) as client:
+            document = client.call(DISCOVER)
+    except ServerError as err:
+        print(f"greenrpc: {args.address} does not describe itself ({err}); only greenrpc "
+              "servers and others offering OpenRPC's rpc.discover do", file=sys.stderr)
+        return 1
+    except RPCError as err:
+        print(f"greenrpc: {err}", file=sys.stderr)
+        return 2
+    if args.json:
+        print_json(document)
+    else:
+        sys.stdout.write(describe.render(document, args.address))
+    return 0
+
+
+def add_inspect(commands: Any) -> None:
+    inspect_ = commands.add_parser(
+        "inspect", help="list a server's services, methods and their types",
+        epilog=EXAMPLES_INSPECT, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=f"Ask the server at ADDRESS for its OpenRPC document ({DISCOVER}) and "
+                    "print each service's methods with their parameter and result types, and "
+                    "the struct types they use.")
+    inspect_.add_argument("address")
+    inspect_.add_argument("--json", action="store_true", help="print the OpenRPC document")
+    inspect_.add_argument("--timeout", type=float, default=10.0,
+                          help="seconds (default %(default)s)")
+    add_tls_arguments(inspect_)
+    inspect_.set_defaults(run=command_inspect)
+
+
+def command_health(args: argparse.Namespace) -> int:
+    try:
+        healthy, text = health.check_listen(args.address or "", args.timeout)
+    except ValueError as err:
+        print(f"greenrpc: {err}", file=sys.stderr)
+        return 2
+    print(text, file=sys.stdout if healthy else sys.stderr)
+    return 0 if healthy else 1
+
+
+def add_health(commands: Any) -> None:
+    check = commands.add_parser(
+        "health", help="exit 0 if a server's /healthz says ok", epilog=EXAMPLES_HEALTH,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="GET /healthz from ADDRESS (default: the first TCP address of "
+                    "GREENRPC_LISTEN, a wildcard host read as loopback). Exit 0 if it answers "
+                    "200, 1 otherwise (503 while the server drains).")
+    check.add_argument("address", nargs="?")
+    check.add_argument("--timeout", type=float, default=2.0, help="seconds (default %(default)s)")
+    check.set_defaults(run=command_health)
+
+
+COMMANDS: list[Callable[[Any], None]] = [add_serve, add_call, add_inspect, add_health]
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="greenrpc", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Serve Python objects to Go's net/rpc clients (JSON and gob), JSON-RPC 2.0 "
+                    "and HTTP on one port; call, inspect and health-check servers from the shell.")
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in COMMANDS:
+        add(commands)
     return top
 
 

@@ -131,3 +131,90 @@ def test_serve_and_call_over_tls(tmp_path: Path, capsys: pytest.CaptureFixture[s
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=15)
     assert process.returncode == 0, output
+
+
+def test_call_speaks_every_dialect(address: str, capsys: pytest.CaptureFixture[str]) -> None:
+    for flags, params in ((["--v2"], '[{"A": 7, "B": 8}]'), (["--v2"], '{"args": {"A": 7, "B": 8}}'),
+                          (["--codec", "gob"], '{"A": 7, "B": 8}'), (["--http"], '{"A": 7, "B": 8}')):
+        assert cli.main(["call", *flags, address, "Arith.Multiply", params]) == 0, flags
+        assert json.loads(capsys.readouterr().out) == {"Pro": 56, "Quo": 0, "Rem": 0}, flags
+    assert cli.main(["call", "--codec", "gob", address, "Echo.Slice", "3"]) == 0
+    assert json.loads(capsys.readouterr().out) == [0, 1, 2]
+    assert cli.main(["call", "--http", address, "Arith.Divide", '{"A": 1, "B": 0}']) == 1
+    assert "divide by zero" in capsys.readouterr().err
+    assert cli.main(["call", "--v2", "--codec", "gob", address, "Echo.Int", "1"]) == 2
+    assert "--v2" in capsys.readouterr().err
+    assert cli.main(["call", "--codec", "gob", address, "Echo.Int", '{"not an identifier": 1}']) == 2
+    assert "Go struct" in capsys.readouterr().err
+
+
+def test_inspect_lists_services_methods_and_types(address: str,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["inspect", address]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"greenrpc 1.0.0 at {address}: 4 services, 9 methods\n")
+    assert "\nArith\n  Divide(args services.ArithRequest) services.ArithResponse\n" in out
+    assert "  Slice(n int) []int\n" in out
+    assert "  services.SleepArgs {Ms int, Tag string}\n" in out
+    assert cli.main(["inspect", "--json", address]) == 0
+    assert json.loads(capsys.readouterr().out)["openrpc"] == "1.3.2"
+    assert cli.main(["inspect", f"127.0.0.1:{free_port()}"]) == 2
+
+
+def test_health(address: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["health", address]) == 0
+    assert capsys.readouterr().out == "ok\n"
+    assert cli.main(["health", f"127.0.0.1:{free_port()}", "--timeout", "1"]) == 1
+    assert cli.main(["health", "unix:/nowhere"]) == 2
+
+
+def test_help_reads_well(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    out = capsys.readouterr().out
+    for command in ("serve", "call", "inspect", "health"):
+        assert f"    {command} " in out
+        with pytest.raises(SystemExit):
+            cli.main([command, "--help"])
+        assert "examples:\n  greenrpc " in capsys.readouterr().out
+
+
+def test_serve_on_several_addresses_from_the_environment_with_json_logs(tmp_path: Path) -> None:
+    port = free_port()
+    socket_path = tmp_path / "rpc.sock"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), GREENRPC_LISTEN=f"127.0.0.1:{port}, unix:{socket_path}",
+               GREENRPC_LOG_FORMAT="json")
+    process = subprocess.Popen([sys.executable, "-m", "greenrpc", "serve", "tests.services:Arith"],
+                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True)
+    try:
+        wait_for_port(port)
+        for address in (f"127.0.0.1:{port}", f"unix:{socket_path}"):
+            with greenrpc.dial(address) as client:
+                with pytest.raises(greenrpc.ServerError):
+                    client.call("Arith.Divide", {"A": 1, "B": 0})
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=15)
+    assert process.returncode == 0, output
+    lines = [json.loads(line) for line in output.splitlines()]  # every line is a JSON object
+    events = [line.get("event") for line in lines]
+    assert events.count("open") == events.count("close") == 3  # with wait_for_port's probe
+    assert events.count("call_failed") == 2
+    assert any(f"unix:{socket_path}" in line["message"] for line in lines)
+
+
+def test_a_listen_flag_wins_over_the_environment(tmp_path: Path) -> None:
+    port = free_port()
+    env = dict(os.environ, PYTHONPATH=str(ROOT), GREENRPC_LISTEN="127.0.0.1:1",
+               GREENRPC_LOG_LEVEL="warning")
+    process = subprocess.Popen([sys.executable, "-m", "greenrpc", "serve", "tests.services:Arith",
+                                "--listen", f"127.0.0.1:{port}"], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for_port(port)
+        assert cli.main(["call", f"127.0.0.1:{port}", "Arith.Multiply", '{"A": 2, "B": 3}']) == 0
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=15)
+    assert process.returncode == 0 and "connection" not in output  # warning: no traffic lines

@@ -8,6 +8,7 @@ from typing import Iterator
 import pytest
 
 import greenrpc
+from greenrpc import cli
 from tests.services import ArithRequest, ArithResponse, SleepArgs
 from tests.support import go_binary, run
 
@@ -70,3 +71,14 @@ def test_greenrpc_client_calls_go_gob_server(go_server: tuple[str, str], transpo
 def test_greenrpc_dial_http_reports_go_s_404(go_server: tuple[str, str]) -> None:
     with pytest.raises(greenrpc.ProtocolError, match="unexpected HTTP response: 404 Not Found"):
         greenrpc.dial_http(go_server[1], path="/rpc")
+
+
+@pytest.mark.parametrize("transport", ["tcp", "http"])
+def test_greenrpc_call_command_against_go_gob_server(go_server: tuple[str, str], transport: str,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    tcp, web = go_server
+    flags = ["--codec", "gob", tcp] if transport == "tcp" else ["--http", web]
+    assert cli.main(["call", *flags, "Arith.Divide", '{"A": 17, "B": 5}']) == 0
+    assert json.loads(capsys.readouterr().out) == {"Pro": 0, "Quo": 3, "Rem": 2}
+    assert cli.main(["call", *flags, "Arith.Divide", '{"A": 1, "B": 0}']) == 1
+    assert capsys.readouterr().err == "greenrpc: Arith.Divide: divide by zero\n"
