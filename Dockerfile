@@ -29,6 +29,6 @@ EXPOSE 8096
 STOPSIGNAL SIGTERM
 # GET /healthz on the first TCP address of GREENRPC_LISTEN: 200 serving, 503 draining.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
-  CMD ["python", "-m", "greenrpc.health"]
+  CMD ["greenrpc", "health"]
 ENTRYPOINT ["greenrpc"]
 CMD ["serve", "arith:Arith"]

@@ -1,6 +1,7 @@
 """The Docker image: built from this tree, run, and called by Go's stock jsonrpc client."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -83,7 +84,8 @@ def test_docker_stop_answers_every_accepted_call(image: str) -> None:
     port = free_port()
     address = f"127.0.0.1:{port}"
     started = docker("run", "-d", "--network", "host", "-v", f"{ROOT / 'tests'}:/srv/tests:ro",
-                     "-e", "PYTHONPATH=/srv", "-e", f"GREENRPC_LISTEN={address}", image,
+                     "-e", "PYTHONPATH=/srv", "-e", f"GREENRPC_LISTEN={address}",
+                     "-e", "GREENRPC_LOG_FORMAT=json", image,
                      "serve", "tests.services:Slow")
     assert started.returncode == 0, started.stderr
     container_id = started.stdout.strip()
@@ -107,6 +109,8 @@ def test_docker_stop_answers_every_accepted_call(image: str) -> None:
         state = docker("inspect", "--format", "{{.State.ExitCode}} {{.State.OOMKilled}}",
                        container_id).stdout.split()
         assert state == ["0", "false"]  # drained and exited, not killed after the timeout
+        logged = [json.loads(line) for line in docker("logs", container_id).stderr.splitlines()]
+        assert any("draining" in line["message"] for line in logged)  # configured by environment
     finally:
         for client in clients:
             client.close()
