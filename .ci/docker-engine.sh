@@ -30,7 +30,7 @@ start() {
   if ! docker image inspect "$BASE" >/dev/null 2>&1; then
     log "building $BASE from Debian bookworm (no registry needed)"
     local mirror overlay=$STATE/overlay
-    mirror=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' | awk '$2 == "bookworm" {print $1; exit}')
+    mirror=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' | awk '$2 == "bookworm" && !n++ {print $1}')
     rm -rf "$overlay"; mkdir -p "$overlay/usr/local/share/ca-certificates" "$overlay/etc"
     # The registry's TLS may be intercepted by a CA only this host trusts; pip needs its index too.
     cp /usr/local/share/ca-certificates/*.crt "$overlay/usr/local/share/ca-certificates/" 2>/dev/null || true
