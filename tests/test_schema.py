@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from greenrpc.gotypes import Float32, Int8, Uint, Uint64
 from greenrpc.schema import TypeMismatch, spec_of
@@ -141,3 +143,65 @@ def test_go_type_names() -> None:
 def test_unsupported_annotations_are_refused(annotation: Any) -> None:
     with pytest.raises(TypeError, match="unsupported"):
         spec_of(annotation)
+
+
+@dataclass
+class Ints:
+    A: int
+    B: Int8
+    C: Uint = 7
+
+
+@dataclass
+class Mixed:
+    N: int
+    S: str = ""
+    F: bool = False
+    P: Optional[Point] = None
+    L: list[int] = field(default_factory=list)
+    _hidden: int = 3
+
+
+JSON_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-(1 << 64), 1 << 64),
+                         st.floats(allow_nan=False), st.text(max_size=3))
+JSON_VALUES = st.recursive(JSON_SCALARS, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(st.sampled_from("XYxy"), inner, max_size=2)),
+    max_leaves=6)
+
+
+def outcome(annotation: Any, value: Any) -> Any:
+    try:
+        return ("ok", convert(annotation, value))
+    except TypeMismatch as err:
+        return ("error", str(err))
+
+
+@pytest.mark.parametrize("cls", [Ints, Mixed, Point])
+@given(data=st.data())
+@settings(max_examples=300, deadline=None)
+def test_exact_objects_convert_as_the_general_path_does(cls: Any, data: Any) -> None:
+    # An object with exactly the field names takes a fast path; one more (unknown, ignored)
+    # member sends the same object through the general one: the outcomes must be the same.
+    names = [name for name in cls.__dataclass_fields__ if not name.startswith("_")]
+    value = data.draw(st.fixed_dictionaries({name: JSON_VALUES for name in names}))
+    assert outcome(cls, value) == outcome(cls, {**value, "Unknown": 1})
+
+
+def test_exact_objects_keep_declaration_order_and_private_defaults() -> None:
+    assert convert(Mixed, {"N": 1, "S": "s", "F": True, "P": {"X": 2, "Y": 3}, "L": [4]}) == \
+        Mixed(1, "s", True, Point(2, 3), [4])
+    assert convert(Ints, {"A": 1, "B": 2, "C": 3}) == Ints(1, 2, 3)
+    assert "Ints.B of type int8" in mismatch(Ints, {"A": 1, "B": 200, "C": 3})
+
+
+def test_encoding_plain_structs_matches_the_general_encoder() -> None:
+    class Subclass(Point):  # not the declared class itself: the general encoder
+        pass
+
+    encode = spec_of(Point).encode
+    assert encode(Point(1, 2)) == encode(Subclass(1, 2)) == {"X": 1, "Y": 2}
+    point = Point(1, 2)
+    point.extra = 3  # type: ignore[attr-defined]  # an attribute that is no field is not sent
+    assert encode(point) == {"X": 1, "Y": 2}
+    assert encode({"X": 1}) == {"X": 1}  # a dict returned where a struct was declared
+    assert list(encode(Point(Y=1, X=2))) == ["X", "Y"]  # declaration order, as Go sends
