@@ -107,7 +107,7 @@ def error_text(error: ServerError) -> str:
     if error.data is None:
         return text + "}"
     try:
-        data = _dumps(error.data, reject_bytes=True, allow_nan=False)
+        data = _dumps(error.data, allow_nan=False)
     except (TypeError, OverflowError, ValueError):
         data = _dumps(str(plain(error.data)))
     return text + ',"data":' + data + "}"
@@ -152,7 +152,7 @@ def params_text(params: Any) -> Optional[str]:
         raise TypeError(f"JSON-RPC 2.0 params must be a list (by position) or a dict (by name), "
                         f"not {type(params).__name__}: wrap one argument as [value]")
     try:
-        return _dumps(params, reject_bytes=True, ensure_ascii=False)
+        return _dumps(params, ensure_ascii=False)
     except TypeError:
         return _dumps(plain(params), ensure_ascii=False)
 
