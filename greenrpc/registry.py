@@ -15,7 +15,9 @@ from .schema import Kind, TypeMismatch, TypeSpec, spec_of
 from .stats import LATENCY_BUCKETS, Latency
 
 log = logging.getLogger("greenrpc")
-GOB = Dialect.GOB  # a module constant: enum attribute lookups cost ~50 ns per call
+GOB = Dialect.GOB  # module constants: enum attribute lookups cost ~50 ns per call
+GO_JSON = Dialect.GO_JSON
+JSON_RPC2 = Dialect.JSON_RPC2
 _clock = time.perf_counter
 _bucket = bisect.bisect_left
 _FASTEST = LATENCY_BUCKETS[0]
@@ -45,7 +47,7 @@ class Method:
 
     __slots__ = ("name", "function", "params", "positional", "var_positional", "var_keyword",
                  "keyword_only", "result_spec", "encode_result", "doc", "calls", "errors",
-                 "latency")
+                 "latency", "bind_go")
 
     def __init__(self, name: str, function: Callable[..., Any],
                  timeout: Optional[float] = None) -> None:
@@ -85,6 +87,7 @@ class Method:
         except TypeError as err:
             raise TypeError(f"{name}: return annotation: {err}") from None
         self.encode_result = self.result_spec.encode if self.result_spec is not None else None
+        self.bind_go = self._binder_go()
         timeout = getattr(function, deadline.ATTRIBUTE, timeout)  # @greenrpc.timeout wins
         if timeout is not None:
             self.function = deadline.bounded(function, timeout, name)
@@ -102,14 +105,34 @@ class Method:
 
     def bind(self, request: Request) -> tuple[list[Any], dict[str, Any]]:
         """Convert the request's arguments to the declared types; raise ServerError if they don't fit."""
-        if request.dialect is GOB:
+        dialect = request.dialect
+        if dialect is GOB:
             return request.args, {}  # the gob codec decoded the argument into the declared type
+        if dialect is not JSON_RPC2:
+            return self.bind_go(request.args), {}
         try:
-            if request.dialect.lenient:
-                return self._bind_go(request.args), {}
             return self._bind_strict(request.args or [], request.kwargs or {})
         except TypeMismatch as err:
             raise ServerError(str(err), errors.INVALID_PARAMS) from None
+
+    def _binder_go(self) -> Callable[[list[Any]], list[Any]]:
+        """bind_go(args): the Go dialect's binding (_bind_go), with one call for one parameter."""
+        if self.positional == 1 and not self.var_positional:
+            convert = self.params[0].convert
+
+            def bind_one(args: list[Any]) -> list[Any]:
+                try:
+                    return [convert(args[0] if args else None)]
+                except TypeMismatch as err:
+                    raise ServerError(str(err), errors.INVALID_PARAMS) from None
+            return bind_one
+
+        def bind(args: list[Any]) -> list[Any]:
+            try:
+                return self._bind_go(args)
+            except TypeMismatch as err:
+                raise ServerError(str(err), errors.INVALID_PARAMS) from None
+        return bind
 
     def _bind_go(self, args: list[Any]) -> list[Any]:
         # Go's rules (PROTOCOL.md 2.2): the argument is params[0], extra elements are ignored and
@@ -224,12 +247,16 @@ class Registry:
     def dispatch(self, request: Request) -> Response:
         """Run one request and return its response; never raises."""
         method = self.methods.get(request.method)
+        dialect = request.dialect
         try:
             if method is None:
                 method = self.lookup(request.method)
             if request.error is not None:
                 raise request.error
-            args, kwargs = method.bind(request)
+            if dialect is GO_JSON:  # the usual case, without bind's tuple and dict
+                args, kwargs = method.bind_go(request.args), None
+            else:
+                args, kwargs = method.bind(request)
         except ServerError as err:
             return Response(request, error=err)
         method.calls += 1
@@ -237,7 +264,7 @@ class Registry:
         try:
             result = method.function(*args, **kwargs) if kwargs else method.function(*args)
             # gob encodes from the typed result itself (wire/gob/netrpc.py)
-            if method.encode_result is not None and request.dialect is not GOB:
+            if method.encode_result is not None and dialect is not GOB:
                 result = method.encode_result(result) if result is not None else method.zero_result()
         except ServerError as err:
             method.errors += 1
