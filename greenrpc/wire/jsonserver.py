@@ -13,6 +13,7 @@ on). Before that, it is treated as Go's client would be, which never sends eithe
 """
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any, Union
 
 from .. import errors
@@ -26,6 +27,7 @@ Message = Union[Request, Response, Batch]
 _GO_JSON = Dialect.GO_JSON
 _decode_go = jsonrpc1.decode_request
 _encode_go = jsonrpc1.encode_response
+_go_members = itemgetter("method", "params", "id")
 
 
 def decode(value: Any, raw: bytes, max_batch_size: int, v2_fallback: bool) -> Message:
@@ -76,7 +78,17 @@ class ServerCodec:
             pairs, broken = err.completed, err
         out: list[Message] = []
         for value, raw in pairs:
-            if type(value) is dict and "jsonrpc" not in value:  # Go's client, the hot path
+            if type(value) is dict and len(value) == 3:  # Go's client, the hot path
+                try:
+                    method, params, id = _go_members(value)
+                except KeyError:
+                    pass  # other members: one of the cases below
+                else:
+                    if type(method) is str and type(params) is list \
+                            and (type(id) is int or type(id) is str):
+                        out.append(Request(method, params, id, _GO_JSON))
+                        continue
+            if type(value) is dict and "jsonrpc" not in value:  # Go's client in other shapes
                 try:
                     out.append(_decode_go(value, raw))
                 except ProtocolError as err:

@@ -98,17 +98,39 @@ class JSONStream:
         than max_depth, or a value cut off by the end of the stream.
         """
         out: list[tuple[Any, bytes]] = []
+        pos = no_fast_before = 0  # no_fast_before: lines known to hold more than one value
+        if self._state is None:
+            # The fast path, over every whole line at once: most clients end each value with a
+            # newline. _feed takes over from the first line that is not exactly one value, and
+            # takes whatever follows the last newline.
+            limit = self.max_message_size
+            max_depth = self.max_depth
+            loads = ujson.loads
+            append = out.append
+            for line in data.split(b"\n")[:-1]:
+                length = len(line)
+                if length <= limit and (length <= max_depth or not too_deep(line, max_depth)):
+                    try:
+                        append((loads(line), line))
+                        pos += length + 1
+                        continue
+                    except ValueError:
+                        pass
+                no_fast_before = pos + length
+                break
+            if pos == len(data) and data:
+                return out
         try:
-            self._feed(data, out)
+            self._feed(data, out, pos, no_fast_before)
         except ProtocolError as err:
             self._pieces, self._held, self._state = [], 0, None
             err.completed = out
             raise
         return out
 
-    def _feed(self, data: bytes, out: list[tuple[Any, bytes]]) -> None:
+    def _feed(self, data: bytes, out: list[tuple[Any, bytes]], pos: int, no_fast_before: int
+              ) -> None:
         eof = not data
-        pos = 0
         if self._state is not None:
             end = self._continue(data, eof, out)
             if end is None:
@@ -118,7 +140,6 @@ class JSONStream:
         size = len(buf)
         limit = self.max_message_size
         max_depth = self.max_depth
-        no_fast_before = 0  # lines already known to hold more than one value
         loads = ujson.loads
         while pos < size:
             if pos >= no_fast_before:
