@@ -139,6 +139,9 @@ class Connection:
         self.draining = False
         self.eof = False       # the peer has ended its side: nothing unread can follow
         self.requests = 0      # messages read that are owed a reply (not notifications)
+        # The last read held exactly one whole request: the peer sends one at a time and waits
+        # for each reply, so once we have answered, nothing is waiting to be read.
+        self.one_by_one = False
         self._sent_before = transport.messages_out  # an HTTP handshake's answer is no reply
         # When the request that has started arriving must be complete (None: none has started).
         # A trickle of bytes does not move it: only completing a message does (slowloris).
@@ -194,7 +197,7 @@ class Connection:
                     if timeout <= 0:
                         raise TimeoutError("request not complete in time")
                 try:
-                    data = transport.recv(timeout)
+                    data = transport.recv(timeout, self.one_by_one)
                 except TimeoutError:
                     if self.deadline is None and self.inflight:
                         continue  # quiet, but calls are still running: not idle
@@ -220,6 +223,7 @@ class Connection:
             messages = err.completed  # whole requests before the break still count
         self.pending.extend(messages)
         self.requests += len(messages)
+        self.one_by_one = len(messages) == 1 and not self.codec.buffered
         message_timeout = self.limits.message_timeout
         if message_timeout is not None:
             if not self.codec.buffered:
