@@ -222,11 +222,13 @@ class Connection:
             self.draining = True
             messages = err.completed  # whole requests before the break still count
         self.pending.extend(messages)
-        self.requests += len(messages)
-        self.one_by_one = len(messages) == 1 and not self.codec.buffered
+        count = len(messages)
+        self.requests += count
+        buffered = self.codec.buffered
+        self.one_by_one = count == 1 and not buffered
         message_timeout = self.limits.message_timeout
         if message_timeout is not None:
-            if not self.codec.buffered:
+            if not buffered:
                 self.deadline = None
             elif messages or self.deadline is None:  # the buffered request began in this read
                 self.deadline = time.monotonic() + message_timeout

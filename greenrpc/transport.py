@@ -174,6 +174,20 @@ class Transport:
         """Queue whole messages and send them, unless another greenlet is sending (it sends ours)."""
         if self.closed:
             raise ConnectionClosed("connection is closed")
+        raw = self._raw
+        if raw is not None and not self._flushing:  # nobody else is sending: try it at once
+            try:
+                sent = raw.send(data)
+            except BlockingIOError:
+                sent = 0
+            except OSError as err:
+                self.close()
+                raise ConnectionClosed(f"write failed: {err}") from None
+            self.bytes_out += sent
+            if sent == len(data):
+                self.messages_out += messages
+                return
+            data = data[sent:]  # the kernel's buffer is full: queue the rest and wait below
         self._queue.append(data)
         self._queued += len(data)
         self._queued_messages += messages

@@ -73,23 +73,13 @@ class JSONStream:
         # A value that has started but not completed: its bytes so far, and where the scanner
         # stopped in it (see scan_on), so the next bytes are scanned on from there, never again
         # from the start: a value arriving in many small pieces costs linear time.
-        self._pieces: list[bytes] = []
-        self._held = 0
+        # pieces: those bytes, not joined. The stream starts a new list whenever that value
+        # completes or the stream breaks, so a list taken before feed() still holds what was
+        # held then (plus any bytes fed after). buffered: how many bytes they are.
+        # (Plain attributes, read for every request.)
+        self.pieces: list[bytes] = []
+        self.buffered = 0
         self._state: Optional[State] = None
-
-    @property
-    def buffered(self) -> int:
-        """Bytes held for a value that has not completed yet."""
-        return self._held
-
-    @property
-    def pieces(self) -> list[bytes]:
-        """The pieces of the value that has started but not completed, without joining them.
-
-        The stream starts a new list whenever that value completes or the stream breaks, so a
-        list taken before feed() still holds what was held then (plus any bytes fed after).
-        """
-        return self._pieces
 
     def feed(self, data: bytes) -> list[tuple[Any, bytes]]:
         """Add bytes (b"" at end of stream) and return every value they complete.
@@ -123,7 +113,7 @@ class JSONStream:
         try:
             self._feed(data, out, pos, no_fast_before)
         except ProtocolError as err:
-            self._pieces, self._held, self._state = [], 0, None
+            self.pieces, self.buffered, self._state = [], 0, None
             err.completed = out
             raise
         return out
@@ -160,7 +150,7 @@ class JSONStream:
             if end is None:  # incomplete: keep it and where the scan stopped
                 if size - start > limit:
                     raise ProtocolError(f"message exceeds {limit} bytes")
-                self._pieces, self._held, self._state = [buf[start:]], size - start, state
+                self.pieces, self.buffered, self._state = [buf[start:]], size - start, state
                 break
             if end - start > limit:
                 raise ProtocolError(f"message exceeds {limit} bytes")
@@ -184,15 +174,15 @@ class JSONStream:
             end, state = scan_on(data, 0, state, self.max_depth)
         limit = self.max_message_size
         if end is None:
-            self._held += len(data)
-            if self._held > limit:
+            self.buffered += len(data)
+            if self.buffered > limit:
                 raise ProtocolError(f"message exceeds {limit} bytes")
-            self._pieces.append(data)
+            self.pieces.append(data)
             self._state = state
             return None
-        self._pieces.append(data[:end])
-        raw = b"".join(self._pieces)
-        self._pieces, self._held, self._state = [], 0, None
+        self.pieces.append(data[:end])
+        raw = b"".join(self.pieces)
+        self.pieces, self.buffered, self._state = [], 0, None
         if len(raw) > limit:
             raise ProtocolError(f"message exceeds {limit} bytes")
         out.append((parse(raw), raw))
