@@ -77,8 +77,10 @@ class Server:
         address = f"127.0.0.1:{self.port}"
         env = dict(os.environ, PYTHONPATH=f"{ROOT}{os.pathsep}{ROOT / 'examples'}")
         commands = {
+            # The default connection limit (10,000) is below the idle test's 19,900.
             "greenrpc": [sys.executable, "-m", "greenrpc", "serve", "arith:Arith",
-                         "--listen", address, "--log-level", "warning"],
+                         "--listen", address, "--log-level", "warning",
+                         "--max-connections", "30000"],
             "go": [str(binaries["jsonserver"]), "-addr", address],
             "naive": [sys.executable, str(HERE / "naive_server.py"), address],
         }
@@ -209,7 +211,10 @@ def plot(results: dict[str, dict[str, list[dict[str, Any]]]], servers: list[str]
     fig, ax = plt.subplots(figsize=(9, 4.5))
     for i, kind in enumerate(servers):
         values = [median_of(results[s][kind], "calls_per_s") / 1000 for s in scenarios]
-        ax.bar([x + i * width for x in range(len(scenarios))], values, width, label=kind)
+        bars = ax.bar([x + i * width for x in range(len(scenarios))], values, width, label=kind)
+        if kind != "go" and "go" in servers:  # the ratio to Go in the same run, over each bar
+            go = [median_of(results[s]["go"], "calls_per_s") / 1000 for s in scenarios]
+            ax.bar_label(bars, [f"{v / g:.2f}×" for v, g in zip(values, go)], fontsize=7)
     ax.set_xticks([x + width * (len(servers) - 1) / 2 for x in range(len(scenarios))])
     ax.set_xticklabels([f"{s}\n{TITLES[s]}" for s in scenarios], fontsize=7)
     ax.set_ylabel("thousand calls/s (median)")
@@ -217,6 +222,80 @@ def plot(results: dict[str, dict[str, list[dict[str, Any]]]], servers: list[str]
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
+
+
+TARGETS = {"S1": 1.2, "S2": 1.0, "S3": 4.0, "S4": 4.0, "S5": 1.0}  # greenrpc / go, calls/s
+IDLE_TARGET_KIB = 10.0
+BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+
+
+def machine() -> list[str]:
+    """What the figures were measured on, for the report."""
+    cpu = next((line.split(":", 1)[1].strip() for line in
+                Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
+               "unknown CPU")
+    go = subprocess.run(["go", "version"], capture_output=True, text=True).stdout.strip()
+    versions = subprocess.run(
+        [sys.executable, "-c", "import gevent, ujson, greenlet; print(gevent.__version__, "
+         "ujson.__version__, greenlet.__version__)"], capture_output=True, text=True).stdout.split()
+    return [f"- {os.cpu_count()} × {cpu}; Linux {os.uname().release}",
+            f"- Python {sys.version.split()[0]}, gevent {versions[0]}, ujson {versions[1]}, "
+            f"greenlet {versions[2]}; {go}",
+            f"- measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"]
+
+
+def verdicts(results: dict[str, dict[str, list[dict[str, Any]]]],
+             idle: list[dict[str, Any]]) -> list[str]:
+    """One line per target: the ratio reached and whether it meets the target."""
+    lines = []
+    for scenario, by_server in results.items():
+        if "go" not in by_server or "greenrpc" not in by_server:
+            continue
+        ratio = (median_of(by_server["greenrpc"], "calls_per_s")
+                 / median_of(by_server["go"], "calls_per_s"))
+        target = TARGETS[scenario]
+        lines.append(f"| {scenario} calls/s vs Go | ≥ {target:g}× | {ratio:.2f}× | "
+                     f"{'met' if ratio >= target else 'not met'} |")
+        if scenario == "S5":
+            ours, go = (median_of(by_server[k], "p99_us") for k in ("greenrpc", "go"))
+            lines.append(f"| S5 p99 latency | ≤ Go ({go:,.0f} µs) | {ours:,.0f} µs | "
+                         f"{'met' if ours <= go else 'not met'} |")
+    for row in idle:
+        if row["server"] == "greenrpc":
+            kib = row["kib_per_conn"]
+            lines.append(f"| RSS per idle connection ({row['conns']:,}) | ≤ {IDLE_TARGET_KIB:g} KiB "
+                         f"| {kib} KiB | {'met' if kib <= IDLE_TARGET_KIB else 'not met'} |")
+    return ["| target | wanted | measured | |", "|---|---|---|---|", *lines] if lines else []
+
+
+def report(results: dict[str, dict[str, list[dict[str, Any]]]], servers: list[str],
+           idle: list[dict[str, Any]], command: str, runs: int, seconds: float) -> str:
+    """The generated part of BENCHMARKS.md."""
+    out = [BEGIN, "", f"`{command}` — medians of {runs} run(s) of {seconds:g} s per server and "
+           "scenario, Arith.Multiply, every reply verified by the load generator.", "",
+           *machine(), ""]
+    if results:
+        out += [*table(results, servers), "", "![calls/s per scenario](benchmarks.png)", ""]
+    if idle:
+        out += ["| idle connections | server | RSS before → during | KiB per connection |"
+                " answered |", "|---|---|---|---|---|"]
+        out += [f"| {row['conns']:,} | {row['server']} | {row['rss_before_kib']:,} → "
+                f"{row['rss_during_kib']:,} KiB | {row['kib_per_conn']} | {row['answered']:,} |"
+                for row in idle]
+        out.append("")
+    checks = verdicts(results, idle)
+    if checks:
+        out += checks + [""]
+    return "\n".join(out + [END])
+
+
+def write_report(text: str, path: Path) -> None:
+    """Replace the generated part of path, keeping the hand-written text around it."""
+    old = path.read_text() if path.exists() else f"# Benchmarks\n\n{BEGIN}\n{END}\n"
+    if BEGIN not in old or END not in old:
+        old = old.rstrip("\n") + f"\n\n{BEGIN}\n{END}\n"
+    head, rest = old.split(BEGIN, 1)
+    path.write_text(head + text + rest.split(END, 1)[1])
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -245,12 +324,17 @@ def main(argv: Optional[list[str]] = None) -> int:
             print(f"  idle {kind}: {idle[-1]}", flush=True)
     print()
     print("\n".join(lines))
+    print("\n".join(verdicts(results, idle)))
     for row in idle:
         print(f"idle {row['server']}: {row['kib_per_conn']} KiB per connection "
               f"({row['answered']}/{row['conns']} answered)")
     (HERE / "results.json").write_text(json.dumps({"throughput": results, "idle": idle}, indent=1))
-    if args.write and results:
-        plot(results, servers, ROOT / "benchmarks.png")
+    if args.write:
+        if results:
+            plot(results, servers, ROOT / "benchmarks.png")
+        command = "python3 benchmarks/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        write_report(report(results, servers, idle, command.strip(), args.runs, args.duration),
+                     ROOT / "BENCHMARKS.md")
     return 0
 
 

@@ -113,11 +113,17 @@ def encode_response(response: Response) -> bytes:
     """Encode a response in Go's shape: id, result, error, compact, one newline."""
     error = response.error
     if error is None:
-        try:
-            body = result_text(response.result)
-        except ServerError as err:
-            error = err
-        else:
+        result = response.result
+        try:  # the usual result inline; result_text decides None, NaN and unencodable ones
+            body = _dumps(result)
+        except (TypeError, OverflowError):
+            body = "NaN"
+        if result is None or "NaN" in body or "Infinity" in body:
+            try:
+                body = result_text(result)
+            except ServerError as err:
+                error = err
+        if error is None:
             id = response.request.id
             if type(id) is int:
                 return f'{{"id":{id},"result":{body},"error":null}}\n'.encode()
