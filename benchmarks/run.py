@@ -111,10 +111,11 @@ class Server:
             self.process.stderr.close()
 
 
-def load(loadgen: Path, address: str, conns: int, depth: int, seconds: float) -> dict[str, Any]:
+def load(loadgen: Path, address: str, conns: int, depth: int, seconds: float,
+         warmup: float = 2.0) -> dict[str, Any]:
     done = subprocess.run(["taskset", "-c", LOADER_CORE, str(loadgen), "-addr", address,
                            "-c", str(conns), "-d", str(depth), "-duration", f"{seconds}s",
-                           "-warmup", "2s"], capture_output=True, text=True,
+                           "-warmup", f"{warmup}s"], capture_output=True, text=True,
                           timeout=seconds + 60, preexec_fn=raise_fd_limit,
                           env=dict(os.environ, GOMAXPROCS="1"))
     summary: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
