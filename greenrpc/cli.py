@@ -16,7 +16,7 @@ from typing import Any, Callable, Optional, Sequence, Union
 
 import ujson
 
-from . import describe, health, logs
+from . import describe, health, logs, workers
 from .client import Client, dial, dial_http
 from .connection import Limits
 from .errors import RPCError, ServerError
@@ -42,12 +42,16 @@ EXAMPLES_SERVE = """examples:
   greenrpc serve mypkg.billing:Billing mypkg.users:Users --listen 0.0.0.0:8096 --listen unix:/run/rpc.sock
   GREENRPC_LISTEN=0.0.0.0:8096 GREENRPC_LOG_FORMAT=json greenrpc serve mypkg.services:Billing
   greenrpc serve examples.arith:Arith --tls-cert cert.pem --tls-key key.pem --idle-timeout 600
+  greenrpc serve examples.arith:Arith --listen 0.0.0.0:8096 --workers 4   # 4 processes, 1 port
 
 Every option can also come from the environment, for containers: --listen is
 GREENRPC_LISTEN (several addresses separated by commas), --log-format is
 GREENRPC_LOG_FORMAT, --max-inflight 64 is GREENRPC_MAX_INFLIGHT=64, and so on. An
 option on the command line wins. Timeouts are seconds; "none" turns one off.
 SIGTERM or SIGINT drains: calls already read answer, then the process exits 0.
+With --workers N, a supervisor forks N processes that each listen on the same TCP
+ports (SO_REUSEPORT: Linux spreads connections over them), restarts any that dies,
+and passes SIGTERM on to all; /metrics counts the worker that answered.
 """
 EXAMPLES_CALL = """examples:
   greenrpc call 127.0.0.1:8096 Arith.Multiply '{"A": 7, "B": 8}'
@@ -173,11 +177,28 @@ def command_serve(args: argparse.Namespace) -> int:
             options["tls"] = tls_server_context(certfile, keyfile)
         except (OSError, ssl.SSLError) as err:
             raise SystemExit(f"greenrpc: TLS certificate {certfile}: {err}") from None
+    count = worker_count(args)
     server = build_server(args.targets, options)
     grace = args.grace if args.grace is not None else \
         float(os.environ.get("GREENRPC_GRACE") or DEFAULT_STOP_TIMEOUT)
-    server.serve(*listen_addresses(args.listen), grace=grace)
-    return 0
+    if count == 1:
+        server.serve(*listen_addresses(args.listen), grace=grace)
+        return 0
+    try:
+        return workers.supervise(server, listen_addresses(args.listen), count, grace)
+    except (ValueError, OSError) as err:
+        raise SystemExit(f"greenrpc: {err}") from None
+
+
+def worker_count(args: argparse.Namespace) -> int:
+    """--workers, else GREENRPC_WORKERS, else 1; raises SystemExit."""
+    if args.workers is not None:
+        return int(args.workers)
+    text = os.environ.get("GREENRPC_WORKERS", "").strip()
+    try:
+        return int(number(int, False)(text)) if text else 1
+    except argparse.ArgumentTypeError as err:
+        raise SystemExit(f"greenrpc: GREENRPC_WORKERS: {err}") from None
 
 
 def add_serve(commands: Any) -> None:
@@ -205,6 +226,10 @@ def add_serve(commands: Any) -> None:
     serve.add_argument("--grace", type=number(float, False), metavar="SECONDS",
                        help="on SIGTERM/SIGINT, time for calls already read to answer "
                             f"(env GREENRPC_GRACE; default {DEFAULT_STOP_TIMEOUT:g})")
+    serve.add_argument("--workers", type=number(int, False), metavar="N",
+                       help="serve from N processes sharing each TCP port with SO_REUSEPORT "
+                            "(Linux), under a supervisor that restarts them; not for unix: "
+                            "addresses (env GREENRPC_WORKERS; default 1: this process alone)")
     limits = serve.add_argument_group("limits and timeouts (see README.md)")
     for name, parse, default in SERVER_OPTIONS:
         limits.add_argument("--" + name.replace("_", "-"), type=parse,

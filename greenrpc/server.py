@@ -42,9 +42,15 @@ DEFAULT_MAX_CONNECTIONS = 10000
 DEFAULT_STOP_TIMEOUT = 10.0
 
 
-def listen(address: Address, backlog: int = 1024) -> gsocket.socket:
-    """Bind a listening socket for "host:port" (port 0 picks one) or "unix:/path"."""
+def listen(address: Address, backlog: int = 1024, reuse_port: bool = False) -> gsocket.socket:
+    """Bind a listening socket for "host:port" (port 0 picks one) or "unix:/path".
+
+    reuse_port sets SO_REUSEPORT, so that several processes may each listen on the same TCP
+    port (Linux then spreads new connections over them); a unix socket cannot share.
+    """
     family, sockaddr = parse_address(address)
+    if reuse_port and family == stdlib_socket.AF_UNIX:
+        raise ValueError(f"{address}: a unix socket cannot be shared with SO_REUSEPORT")
     sock = gsocket.socket(family, stdlib_socket.SOCK_STREAM)
     try:
         if family == stdlib_socket.AF_UNIX:
@@ -52,6 +58,8 @@ def listen(address: Address, backlog: int = 1024) -> gsocket.socket:
                 os.unlink(sockaddr)  # a stale socket file from an earlier run
         else:
             sock.setsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_REUSEADDR, 1)
+            if reuse_port:
+                sock.setsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_REUSEPORT, 1)
         sock.bind(sockaddr)
         sock.listen(backlog)
     except BaseException:
@@ -131,10 +139,12 @@ class Server:
             raise RuntimeError("the server is not started")
         return [format_address(server.socket.getsockname()) for server in self._stream_servers]
 
-    def start(self, address: Address = "127.0.0.1:0", *more: Address) -> str:
+    def start(self, address: Address = "127.0.0.1:0", *more: Address,
+              reuse_port: bool = False) -> str:
         """Start accepting on every address in the background; return the first bound address.
 
-        All addresses share one pool of max_connections and are served alike.
+        All addresses share one pool of max_connections and are served alike. reuse_port
+        lets other processes listen on the same TCP ports too (see listen()).
         """
         if self._stream_servers:
             raise RuntimeError("the server is already started")
@@ -142,7 +152,8 @@ class Server:
         self._takeover = Takeover(gate=self.gate)
         try:
             for each in (address, *more):
-                stream_server = Listener(listen(each), self.serve_conn, spawn=self._pool)
+                stream_server = Listener(listen(each, reuse_port=reuse_port), self.serve_conn,
+                                         spawn=self._pool)
                 self._stream_servers.append(stream_server)
                 stream_server.start()
         except BaseException:
@@ -154,12 +165,12 @@ class Server:
         return self.address
 
     def serve(self, address: Address, *more: Address, handle_signals: bool = True,
-              grace: float = DEFAULT_STOP_TIMEOUT) -> None:
+              grace: float = DEFAULT_STOP_TIMEOUT, reuse_port: bool = False) -> None:
         """Serve until stop(), or SIGTERM/SIGINT: the first drains for up to grace seconds."""
         if not _sockets_patched():
             log.warning("sockets are not monkey-patched: a method that blocks stalls every "
                         "connection; call gevent.monkey.patch_all() first")
-        self.start(address, *more)
+        self.start(address, *more, reuse_port=reuse_port)
         if handle_signals and threading.current_thread() is threading.main_thread():
             self._handle_signals(grace)
         self._stopped.wait()
