@@ -182,7 +182,10 @@ def command_serve(args: argparse.Namespace) -> int:
     grace = args.grace if args.grace is not None else \
         float(os.environ.get("GREENRPC_GRACE") or DEFAULT_STOP_TIMEOUT)
     if count == 1:
-        server.serve(*listen_addresses(args.listen), grace=grace)
+        try:
+            server.serve(*listen_addresses(args.listen), grace=grace)
+        except OSError as err:  # listen() names the address: "cannot listen on ...: in use"
+            raise SystemExit(f"greenrpc: {err.strerror or err}") from None
         return 0
     try:
         return workers.supervise(server, listen_addresses(args.listen), count, grace)

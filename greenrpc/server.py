@@ -62,6 +62,9 @@ def listen(address: Address, backlog: int = 1024, reuse_port: bool = False) -> g
                 sock.setsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_REUSEPORT, 1)
         sock.bind(sockaddr)
         sock.listen(backlog)
+    except OSError as err:
+        sock.close()  # the address in the message: errno alone leaves users guessing which
+        raise OSError(err.errno, f"cannot listen on {address}: {err.strerror or err}") from None
     except BaseException:
         sock.close()
         raise

@@ -5,6 +5,7 @@ import dataclasses
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -218,3 +219,16 @@ def test_a_listen_flag_wins_over_the_environment(tmp_path: Path) -> None:
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=15)
     assert process.returncode == 0 and "connection" not in output  # warning: no traffic lines
+
+
+def test_serve_on_a_port_in_use_says_which_address_without_a_traceback() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        address = f"127.0.0.1:{taken.getsockname()[1]}"
+        done = subprocess.run([sys.executable, "-m", "greenrpc", "serve", "tests.services:Arith",
+                               "--listen", address], cwd=ROOT, capture_output=True, text=True,
+                              env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=30)
+    assert done.returncode == 1
+    assert f"greenrpc: cannot listen on {address}: Address already in use" in done.stderr
+    assert "Traceback" not in done.stderr
