@@ -173,8 +173,10 @@ def drive(plan: Plan, transport: Transport, tally: Tally, share: Optional[int],
                     pending[id] = now
             if not pending:
                 return
-            # With nothing else outstanding the reply cannot be there yet: wait, then read.
-            data = transport.recv(timeout, wait_first=room == len(pending))
+            # Wait for readability, then read: every batch gives the hub a turn, so one
+            # connection whose replies keep coming cannot starve the others (measured: the
+            # same CPU per call as trying the read first, at -c 8 -p 32).
+            data = transport.recv(timeout, wait_first=True)
             if not data:
                 raise ConnectionClosed("the server closed the connection")
             now = _clock()
