@@ -38,7 +38,7 @@ def test_call_bad_json_and_unreachable_exit_2(capsys: pytest.CaptureFixture[str]
 
 
 def test_help_has_examples(capsys: pytest.CaptureFixture[str]) -> None:
-    for command in ("serve", "call"):
+    for command in ("serve", "call", "bench"):
         with pytest.raises(SystemExit):
             cli.main([command, "--help"])
         assert "examples:" in capsys.readouterr().out
