@@ -513,7 +513,8 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="greenrpc", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Serve Python objects to Go's net/rpc clients (JSON and gob), JSON-RPC 2.0 "
-                    "and HTTP on one port; call, inspect and health-check servers from the shell.")
+                    "and HTTP on one port; call, inspect, health-check and load-test servers "
+                    "from the shell.")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in COMMANDS:
         add(commands)
