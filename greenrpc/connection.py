@@ -24,6 +24,7 @@ from . import errors
 from .errors import ConnectionClosed, ProtocolError, ServerError
 from .gate import Gate
 from .messages import Batch, Request, Response
+from .registry import report_failure, reporting_failures
 from .transport import Transport
 
 log = logging.getLogger("greenrpc")
@@ -117,7 +118,7 @@ class Takeover:
 
 
 class Connection:
-    """The requests and replies of one accepted socket."""
+    """The requests and replies of one accepted socket; each failed call is logged with peer."""
 
     def __init__(self, transport: Transport, codec: Any, dispatch: Callable[[Request], Response],
                  takeover: Takeover, limits: Limits, peer: str = "") -> None:
@@ -260,9 +261,12 @@ class Connection:
                 response: Union[Response, list[Response]]
                 try:
                     if type(message) is Batch:
-                        response = run_batch(message, dispatch, max_inflight)
+                        response = run_batch(message, reporting_failures(dispatch, self.peer),
+                                             max_inflight)
                     else:
                         response = dispatch(message)
+                        if response.error is not None:
+                            report_failure(message, response.error, self.peer)
                 except BaseException:  # killed inside the call (stop's grace ran out)
                     if self.leader is not me:
                         self._call_ended()
