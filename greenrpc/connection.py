@@ -120,6 +120,11 @@ class Takeover:
 class Connection:
     """The requests and replies of one accepted socket; each failed call is logged with peer."""
 
+    __slots__ = ("transport", "codec", "dispatch", "takeover", "limits", "peer", "gate",
+                 "pending", "next_pending", "batch", "leader", "calling", "watched", "resumed",
+                 "inflight", "draining", "eof", "requests", "one_by_one", "_sent_before",
+                 "deadline", "_wakeup", "_finished")  # one per connection: no __dict__ each
+
     def __init__(self, transport: Transport, codec: Any, dispatch: Callable[[Request], Response],
                  takeover: Takeover, limits: Limits, peer: str = "") -> None:
         self.transport = transport

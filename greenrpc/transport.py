@@ -120,6 +120,10 @@ class Transport:
     us buffer without bound. A send that makes no progress for write_timeout closes the socket.
     """
 
+    __slots__ = ("sock", "write_timeout", "max_pending_write", "_raw", "_hub", "_queue",
+                 "_queued", "_queued_messages", "_flushing", "_drained", "closed", "bytes_in",
+                 "bytes_out", "messages_out")  # one per connection: no __dict__ each
+
     def __init__(self, sock: Any, write_timeout: Optional[float] = DEFAULT_WRITE_TIMEOUT,
                  max_pending_write: int = DEFAULT_MAX_PENDING_WRITE) -> None:
         self.sock = sock
