@@ -14,6 +14,7 @@ import ssl
 import sys
 from typing import Any, Callable, Optional, Sequence, Union
 
+import gevent
 import ujson
 
 from . import bench, describe, health, logs, workers
@@ -184,6 +185,10 @@ def listen_addresses(given: Optional[list[str]]) -> list[str]:
 
 def command_serve(args: argparse.Namespace) -> int:
     logs.configure(args.log_level, args.log_format)
+    if "GEVENT_TRACK_GREENLET_TREE" not in os.environ:
+        # Each greenlet would record who spawned it, for gevent.util's debugging printouts
+        # only: about 180 bytes for every connection. Setting the variable keeps gevent's way.
+        gevent.config.track_greenlet_tree = False
     options = server_options(args)
     certfile = args.tls_cert or os.environ.get("GREENRPC_TLS_CERT") or None
     keyfile = args.tls_key or os.environ.get("GREENRPC_TLS_KEY") or None

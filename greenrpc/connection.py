@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import deque
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Optional, Sequence, Union
 
 import gevent
 from gevent import getcurrent
@@ -25,6 +24,7 @@ from . import errors
 from .errors import ConnectionClosed, ProtocolError, ServerError
 from .gate import Gate
 from .messages import Batch, Request, Response
+from .registry import report_failure, reporting_failures
 from .transport import Transport
 
 log = logging.getLogger("greenrpc")
@@ -118,7 +118,12 @@ class Takeover:
 
 
 class Connection:
-    """The requests and replies of one accepted socket."""
+    """The requests and replies of one accepted socket; each failed call is logged with peer."""
+
+    __slots__ = ("transport", "codec", "dispatch", "takeover", "limits", "peer", "gate",
+                 "pending", "next_pending", "batch", "leader", "calling", "watched", "resumed",
+                 "inflight", "draining", "eof", "requests", "one_by_one", "_sent_before",
+                 "deadline", "_wakeup", "_finished")  # one per connection: no __dict__ each
 
     def __init__(self, transport: Transport, codec: Any, dispatch: Callable[[Request], Response],
                  takeover: Takeover, limits: Limits, peer: str = "") -> None:
@@ -129,7 +134,10 @@ class Connection:
         self.limits = limits
         self.peer = peer
         self.gate = takeover.gate
-        self.pending: deque[Any] = deque()  # decoded, not yet started
+        # Decoded requests: those from pending[next_pending] on have not started. An idle
+        # connection holds the empty tuple, not a deque (760 bytes) or the last read's list.
+        self.pending: Sequence[Any] = ()
+        self.next_pending = 0
         self.batch: list[bytes] = []        # encoded replies not yet written
         self.leader: Any = None
         self.calling = False   # the leader is inside a call
@@ -221,7 +229,10 @@ class Connection:
                 log.info("closing %s after a bad message: %s", self.peer, err)
             self.draining = True
             messages = err.completed  # whole requests before the break still count
-        self.pending.extend(messages)
+        if messages:
+            if self.pending:  # reading stopped before all were run (a drain): keep their order
+                messages = [*self.pending[self.next_pending:], *messages]
+            self.pending, self.next_pending = messages, 0
         count = len(messages)
         self.requests += count
         buffered = self.codec.buffered
@@ -241,10 +252,11 @@ class Connection:
         dispatch = self.dispatch
         max_inflight = self.limits.max_inflight
         size, flush_size = 0, FLUSH_SIZE
-        while pending:
+        while (index := self.next_pending) < len(pending):
             if self.inflight >= max_inflight:
                 self._wait_for_slot()
-            message = pending.popleft()
+            message = pending[index]
+            self.next_pending = index + 1  # before the call: a new leader goes on after it
             if type(message) is Response:  # the codec answered it already
                 data = encode(message)
             else:
@@ -254,9 +266,12 @@ class Connection:
                 response: Union[Response, list[Response]]
                 try:
                     if type(message) is Batch:
-                        response = run_batch(message, dispatch, max_inflight)
+                        response = run_batch(message, reporting_failures(dispatch, self.peer),
+                                             max_inflight)
                     else:
                         response = dispatch(message)
+                        if response.error is not None:
+                            report_failure(message, response.error, self.peer)
                 except BaseException:  # killed inside the call (stop's grace ran out)
                     if self.leader is not me:
                         self._call_ended()
@@ -276,6 +291,7 @@ class Connection:
                 # that does not read stalls this loop (until write_timeout), not our memory.
                 self._flush_batch()
                 size = 0
+        self.pending = ()
         if self.resumed:  # this leader waited at the gate: pass the turn on
             self.resumed = False
             self.gate.pass_on()

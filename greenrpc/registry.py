@@ -293,10 +293,14 @@ def reporting_failures(dispatch: Callable[[Request], Response],
     """
     def dispatch_and_report(request: Request) -> Response:
         response = dispatch(request)
-        error = response.error
-        if error is not None:
-            log.info("call %s from %s failed: %s", request.method, peer, error.message,
-                     extra={"event": "call_failed", "peer": peer, "method": request.method,
-                            "code": error.code})
+        if response.error is not None:
+            report_failure(request, response.error, peer)
         return response
     return dispatch_and_report
+
+
+def report_failure(request: Request, error: ServerError, peer: str) -> None:
+    """Log one line for a call that failed: its method, peer and error."""
+    log.info("call %s from %s failed: %s", request.method, peer, error.message,
+             extra={"event": "call_failed", "peer": peer, "method": request.method,
+                    "code": error.code})

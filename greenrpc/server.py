@@ -23,7 +23,7 @@ from .errors import ConnectionClosed
 from .gate import Gate
 from .listener import Listener
 from .metrics import Metrics
-from .registry import Registry, reporting_failures
+from .registry import Registry
 from .stats import Traffic
 from .transport import (
     Address,
@@ -105,6 +105,10 @@ class Server:
         self._takeover: Optional[Takeover] = None
         self._stopped = Event()
         self._stopping = False
+        # By detect_protocol's answer; made once, as a dict made per connection would live as
+        # long as it does (in serve_conn's frame).
+        self._handlers = {"json": self._serve_json, "gob": self._serve_gob,
+                          "http": self._serve_http}
 
     def register(self, obj: Any, name: Optional[str] = None) -> None:
         """Expose obj's public methods as "Name.Method" (Name defaults to its class name)."""
@@ -249,10 +253,8 @@ class Server:
                     break
                 first += more
             if first:
-                handlers = {"json": self._serve_json, "gob": self._serve_gob,
-                            "http": self._serve_http}
                 protocol = detect_protocol(first)
-                handlers[protocol](transport, first, peer)
+                self._handlers[protocol](transport, first, peer)
         except (ConnectionClosed, TimeoutError):
             pass
         finally:
@@ -294,8 +296,8 @@ class Server:
 
     def _serve_codec(self, codec: Any, transport: Transport, first: bytes, peer: str) -> None:
         assert self._takeover is not None
-        dispatch = reporting_failures(self.registry.dispatch, peer)
-        conn = Connection(transport, codec, dispatch, self._takeover, self.limits, peer)
+        conn = Connection(transport, codec, self.registry.dispatch, self._takeover, self.limits,
+                          peer)
         self.connections.add(conn)
         try:
             conn.serve(first)

@@ -59,6 +59,8 @@ def encode(response: Union[Response, list[Response]]) -> bytes:
 class ServerCodec:
     """One JSON connection's requests in both dialects, decided value by value."""
 
+    __slots__ = ("stream", "max_batch_size", "spoke_v2")  # one per connection: no __dict__ each
+
     def __init__(self, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
                  max_batch_size: int = jsonrpc2.DEFAULT_MAX_BATCH_SIZE,
                  max_depth: int = DEFAULT_MAX_DEPTH) -> None:

@@ -66,6 +66,9 @@ def compact(raw: bytes) -> bytes:
 class JSONStream:
     """Split incoming bytes into (value, raw bytes) pairs; one instance per connection direction."""
 
+    # One per connection: no __dict__ each.
+    __slots__ = ("max_message_size", "max_depth", "pieces", "buffered", "_state")
+
     def __init__(self, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
                  max_depth: int = DEFAULT_MAX_DEPTH) -> None:
         self.max_message_size = max_message_size
