@@ -325,6 +325,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             print(f"  idle {kind}: {idle[-1]}", flush=True)
     print()
     print("\n".join(lines))
+    print()
     print("\n".join(verdicts(results, idle)))
     for row in idle:
         print(f"idle {row['server']}: {row['kib_per_conn']} KiB per connection "
