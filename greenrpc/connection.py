@@ -78,6 +78,10 @@ def run_batch(batch: Batch, dispatch: Callable[[Request], Response],
     return responses
 
 
+class TakeBack(BaseException):
+    """Thrown into a leader parked in recv: the connection's first greenlet reads again."""
+
+
 class Takeover:
     """Finds leaders that yielded inside a call and starts a new leader for their connection."""
 
@@ -123,7 +127,8 @@ class Connection:
     __slots__ = ("transport", "codec", "dispatch", "takeover", "limits", "peer", "gate",
                  "pending", "next_pending", "batch", "leader", "calling", "watched", "resumed",
                  "inflight", "draining", "eof", "requests", "one_by_one", "_sent_before",
-                 "deadline", "_wakeup", "_finished")  # one per connection: no __dict__ each
+                 "deadline", "_wakeup", "_finished", "first", "parked", "wants_back", "_turn")
+    # (one per connection: no __dict__ each)
 
     def __init__(self, transport: Transport, codec: Any, dispatch: Callable[[Request], Response],
                  takeover: Takeover, limits: Limits, peer: str = "") -> None:
@@ -156,6 +161,13 @@ class Connection:
         self.deadline: Optional[float] = None
         self._wakeup: Optional[Event] = None    # set whenever an in-flight call ends
         self._finished: Optional[Event] = None  # set when the last leader has closed the socket
+        # After a hand-over the first greenlet (the server's, which must outlive the connection)
+        # takes the reading back once its call is answered, so that an idle connection keeps one
+        # greenlet, not two (about 9 KiB each): see _take_back.
+        self.first: Any = None
+        self.parked = False      # the leader waits in recv and has read nothing
+        self.wants_back = False  # the first greenlet waits for the leader to give the reading back
+        self._turn: Optional[Event] = None  # set when it may: the reading is back, or all is over
 
     @property
     def replies(self) -> int:
@@ -164,12 +176,32 @@ class Connection:
 
     def serve(self, initial: bytes = b"") -> None:
         """Run the connection until the peer is gone and every reply is written; then close."""
-        self.leader = getcurrent()
+        me = self.first = self.leader = getcurrent()
         if initial:
             self._feed(initial)
         self._lead()
+        while self.leader is not me and self._take_back(me):
+            self._lead()
         if self._finished is not None:
             self._finished.wait()
+
+    def _take_back(self, me: Any) -> bool:
+        """Our call blocked and was answered late: become the leader again; False if all is over.
+
+        A leader parked in recv has read nothing, so it is ended right there; a busy one gives
+        the reading back itself before it next waits (in _lead).
+        """
+        assert self._turn is not None and self._finished is not None  # made by hand_over
+        if self.parked:
+            self.parked = False
+            leader, self.leader = self.leader, me
+            gevent.get_hub().loop.run_callback(me.switch)  # resumes us once it has ended
+            leader.throw(TakeBack)
+            return True
+        self.wants_back = True
+        self._turn.wait()
+        self._turn.clear()
+        return self.leader is me and not self._finished.is_set()
 
     def stop(self) -> None:
         """Stop reading (the leader sees end of stream) and let in-flight calls answer."""
@@ -184,6 +216,7 @@ class Connection:
         if self._wakeup is None:
             self._wakeup = Event()
             self._finished = Event()
+            self._turn = Event()
         self.leader = spawn(self._lead)
 
     def _lead(self) -> None:
@@ -198,18 +231,27 @@ class Connection:
                     self._flush_batch()
                 if self.draining:
                     break
+                if self.wants_back and me is not self.first:
+                    self.wants_back = False
+                    self.leader = self.first
+                    assert self._turn is not None
+                    self._turn.set()
+                    return  # the first greenlet reads from here on
                 if self.deadline is None:
                     timeout = limits.idle_timeout
                 else:
                     timeout = self.deadline - time.monotonic()
                     if timeout <= 0:
                         raise TimeoutError("request not complete in time")
+                self.parked = True
                 try:
                     data = transport.recv(timeout, self.one_by_one)
                 except TimeoutError:
                     if self.deadline is None and self.inflight:
                         continue  # quiet, but calls are still running: not idle
                     raise
+                finally:
+                    self.parked = False
                 self._feed(data)
                 if not data:
                     self.eof = self.draining = True
@@ -217,6 +259,8 @@ class Connection:
             log.info("closing %s: no progress within the timeout", self.peer)
         except ConnectionClosed:
             pass
+        except TakeBack:
+            return  # parked in recv, nothing read: the first greenlet reads from here on
         except Exception:  # a bug here must not leave the connection half-alive
             log.exception("closing %s after an internal error", self.peer)
         self._finish()
@@ -361,3 +405,5 @@ class Connection:
                 self.transport.close_gracefully(self.limits.write_timeout)
             if self._finished is not None:
                 self._finished.set()
+            if self._turn is not None:
+                self._turn.set()

@@ -236,3 +236,41 @@ def test_replies_owed_and_sent_balance_with_notifications(server: greenrpc.Serve
     assert wait_until(lambda: not server.connections)
     read, sent = server.call_counts()
     assert read == sent == 2
+
+
+@pytest.mark.parametrize("ms", [30, 0], ids=["leader-parked", "leader-not-yet-reading"])
+def test_after_a_call_that_blocked_an_idle_connection_keeps_one_greenlet(ms: int) -> None:
+    # A blocking call gets the connection a second reading greenlet; once the call is answered
+    # the first one reads again and the second ends, so idle memory does not double. 30 ms: the
+    # second waits in recv by then and is ended there; 0 ms (one yield): the call is answered
+    # before the second greenlet has run, and it gives the reading back itself.
+    server = services.make_server()
+    server.start()
+    try:
+        with connect(server.address) as warm:  # the resolver's thread pool starts here
+            warm.sendall(b'{"method":"Echo.Int","params":[1],"id":1}\n')
+            read_lines(warm, 1)
+        assert wait_until(lambda: not server.connections, 5)
+        gevent.sleep(0.05)
+        gc.collect()
+        before = live_greenlets()
+        socks = [connect(server.address) for _ in range(20)]
+        request = b'{"method":"Slow.Sleep","params":[{"Ms":%d,"Tag":"a"}],"id":1}\n' % ms
+        for sock in socks:
+            sock.sendall(request)
+        for sock in socks:
+            assert b'"result":"a"' in read_lines(sock, 1)[0]
+        gevent.sleep(0.1)
+        gc.collect()
+        assert live_greenlets() - before == len(socks)  # one per idle connection
+        for sock in socks:  # and each still answers, from the greenlet that took it back
+            sock.sendall(b'{"method":"Slow.Sleep","params":[{"Ms":1,"Tag":"c"}],"id":3}\n')
+            assert b'"result":"c"' in read_lines(sock, 1)[0]
+        for sock in socks:
+            sock.close()
+        assert wait_until(lambda: not server.connections, 5)
+        gevent.sleep(0.1)
+        gc.collect()
+        assert live_greenlets() == before
+    finally:
+        server.stop(timeout=5)
