@@ -54,3 +54,21 @@ def configure(level: str = "info", format: str = "text", stream: Optional[IO[str
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
+
+
+def tag_worker(slot: int) -> None:
+    """Mark this process's records as worker slot's: a ``worker`` field, "[worker N]" in text.
+
+    With --workers, the processes share one log stream; without this, their lines (a
+    connection opened, a call failed) could not be told apart.
+    """
+    def add_worker(record: logging.LogRecord) -> bool:
+        if not hasattr(record, "worker"):
+            record.worker = slot
+        return True
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(add_worker)
+        formatter = handler.formatter
+        if formatter is not None and getattr(formatter, "_fmt", None) == TEXT_FORMAT:
+            handler.setFormatter(logging.Formatter(
+                TEXT_FORMAT.replace("%(name)s", f"%(name)s[worker {slot}]")))

@@ -34,6 +34,7 @@ import gevent
 import gevent.os
 from gevent.queue import Queue
 
+from . import logs
 from .server import DEFAULT_STOP_TIMEOUT, Server
 from .transport import format_address, parse_address
 
@@ -153,6 +154,7 @@ class Supervisor:
                 handler.cancel()
             os.setpgid(0, 0)
             _end_with_parent(self.pid)
+            logs.tag_worker(slot)
             # serve() only raises if start() does, so a failure here means nothing was served.
             self.server.serve(*self.addresses, grace=self.grace, reuse_port=True)
             status = 0

@@ -88,6 +88,12 @@ def test_connections_are_spread_over_two_worker_processes(supervisor: Supervisor
     assert {parent_of(pid) for pid in pids} == {supervisor.process.pid}
     with greenrpc.dial(supervisor.address) as client:  # and many calls on one connection
         assert len({client.go("Replica.Pid").get(timeout=5) for _ in range(50)}) == 1
+    supervisor.log.flush()
+    supervisor.log.seek(0)
+    lines = supervisor.log.read()
+    # Each worker's own lines say which worker wrote them: the processes share one stream.
+    assert "greenrpc[worker 1] connection from" in lines, lines
+    assert "greenrpc[worker 2] connection from" in lines, lines
 
 
 def test_a_killed_worker_is_started_again(supervisor: Supervisor) -> None:
