@@ -48,6 +48,17 @@ def listen(address: Address, backlog: int = 1024, reuse_port: bool = False) -> g
     reuse_port sets SO_REUSEPORT, so that several processes may each listen on the same TCP
     port (Linux then spreads new connections over them); a unix socket cannot share.
     """
+    sock = bind(address, reuse_port)
+    try:
+        sock.listen(backlog)
+    except OSError as err:
+        sock.close()
+        raise OSError(err.errno, f"cannot listen on {address}: {err.strerror or err}") from None
+    return sock
+
+
+def bind(address: Address, reuse_port: bool = False) -> gsocket.socket:
+    """A socket bound to address, not yet listening (see listen)."""
     family, sockaddr = parse_address(address)
     if reuse_port and family == stdlib_socket.AF_UNIX:
         raise ValueError(f"{address}: a unix socket cannot be shared with SO_REUSEPORT")
@@ -61,7 +72,6 @@ def listen(address: Address, backlog: int = 1024, reuse_port: bool = False) -> g
             if reuse_port:
                 sock.setsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_REUSEPORT, 1)
         sock.bind(sockaddr)
-        sock.listen(backlog)
     except OSError as err:
         sock.close()  # the address in the message: errno alone leaves users guessing which
         raise OSError(err.errno, f"cannot listen on {address}: {err.strerror or err}") from None

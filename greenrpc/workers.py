@@ -35,7 +35,7 @@ import gevent.os
 from gevent.queue import Queue
 
 from . import logs
-from .server import DEFAULT_STOP_TIMEOUT, Server
+from .server import DEFAULT_STOP_TIMEOUT, Server, bind
 from .transport import format_address, parse_address
 
 log = logging.getLogger("greenrpc")
@@ -60,16 +60,10 @@ def check_addresses(addresses: Sequence[str]) -> list[str]:
     """
     checked = []
     for address in addresses:
-        family, sockaddr = parse_address(address)
-        if family == socket.AF_UNIX:
+        if parse_address(address)[0] == socket.AF_UNIX:
             raise ValueError(f"{address}: workers cannot share a unix socket (SO_REUSEPORT is "
                              "TCP only); serve it with --workers 1")
-        with socket.socket(family, socket.SOCK_STREAM) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as listen() does
-            try:
-                probe.bind(sockaddr)
-            except OSError as err:
-                raise OSError(err.errno, f"cannot listen on {address}: {err.strerror}") from None
+        with bind(address) as probe:
             checked.append(format_address(probe.getsockname()))
     return checked
 
