@@ -2,13 +2,13 @@
 in pieces, and may only ever fail with ProtocolError. Every message a server codec decodes is
 answered and the answer encoded, so the encoder is fuzzed with decoded values too.
 
-A target is one small file (see jsonrpc1_fuzz.py):
+A target is one small file (see json_fuzz.py):
 
     import harness  # first: it imports greenrpc instrumented for coverage
-    from greenrpc.wire import jsonrpc1
-    harness.main(server=jsonrpc1.ServerCodec, client=jsonrpc1.ClientCodec)
+    from greenrpc.wire import jsonrpc1, jsonserver
+    harness.main(server=lambda: jsonserver.ServerCodec(lookup), client=jsonrpc1.ClientCodec)
 
-Run one by hand: python3 fuzz/jsonrpc1_fuzz.py -max_total_time=60 fuzz/corpus/jsonrpc1
+Run one by hand: python3 fuzz/json_fuzz.py -max_total_time=60 fuzz/corpus/json
 The first input byte picks how the rest is cut into pieces; the rest is the stream.
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this tree's g
 # it here, instrumented for coverage; targets then just import the codec they fuzz.
 with atheris.instrument_imports(include=["greenrpc"]):
     from greenrpc.errors import ProtocolError, ServerError
-    from greenrpc.messages import Request, Response
+    from greenrpc.messages import NO_ID, Batch, Request, Response
 
 MAX_MESSAGE_SIZE = 1 << 16  # small, so the fuzzer also reaches the size limits
 
@@ -48,13 +48,22 @@ def feed_all(codec: Any, parts: list[bytes]) -> tuple[list[Any], Optional[str]]:
     return messages, None
 
 
-def answer(request: Any) -> Response:
-    """An answer that puts the decoded values back through the encoder."""
+def answer(request: Any) -> Any:
+    """An answer that puts the decoded values back through the encoder (a batch's as a list)."""
+    if isinstance(request, Batch):
+        return [answer(item) for item in request.items]
     if isinstance(request, Response):
         return request
     if request.id is None and not request.args:
         return Response(request, error=ServerError("fuzz: an error reply"))
     return Response(request, request.args)
+
+
+def owed(answered: Any) -> bool:
+    """True if an answer must produce bytes: not every request in it was a notification."""
+    if isinstance(answered, list):
+        return any(map(owed, answered))
+    return answered.request.id is not NO_ID
 
 
 def check(make: Callable[[], Any], data: bytes, answers: bool) -> None:
@@ -68,8 +77,9 @@ def check(make: Callable[[], Any], data: bytes, answers: bool) -> None:
                              f"{whole!r} {whole_error!r}\n{cut!r} {cut_error!r}")
     if answers:
         for message in whole:
-            reply = whole_codec.encode(answer(message))
-            assert isinstance(reply, bytes) and reply, reply
+            answered = answer(message)
+            reply = whole_codec.encode(answered)
+            assert isinstance(reply, bytes) and (reply or not owed(answered)), reply
 
 
 def main(server: Callable[[], Any], client: Optional[Callable[[], Any]] = None) -> None:

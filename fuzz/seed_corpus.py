@@ -15,6 +15,20 @@ HERE = Path(__file__).resolve().parent
 VECTORS = HERE.parent / "tests" / "vectors"
 
 
+# JSON-RPC 2.0 on the same stream (the specification's section 7 examples, and a mix with Go's).
+JSONRPC2 = [
+    b'{"jsonrpc": "2.0", "method": "Arith.Multiply", "params": [{"A": 7, "B": 8}], "id": 1}\n',
+    b'{"jsonrpc": "2.0", "method": "Echo.Str", "params": {"s": "x"}, "id": "a"}\n',
+    b'{"jsonrpc": "2.0", "method": "Echo.Int", "params": [1]}\n',
+    b'[{"jsonrpc": "2.0", "method": "Echo.Int", "params": [1], "id": 1},'
+    b' {"jsonrpc": "2.0", "method": "Echo.Int", "params": [2]}, {"foo": "boo"}, 1, []]\n',
+    b'[]\n[1,2,3]\n{"jsonrpc": "2.0", "method": 1, "params": "bar"}\n',
+    b'{"method":"Arith.Multiply","params":[{"A":7,"B":8}],"id":0}'
+    b'{"jsonrpc":"2.0","method":"Arith.Divide","params":[{"A":1,"B":0}],"id":1.5}\n',
+    b'{"jsonrpc": "2.0", "method": "foobar, "params": "bar", "baz]\n',
+]
+
+
 def load(name: str) -> object:
     return json.loads((VECTORS / name).read_text())
 
@@ -35,11 +49,12 @@ def streams() -> dict[str, list[bytes]]:
                 gob.append(bytes.fromhex(case["server_to_client_hex"]))
     gob += [bytes.fromhex(case["server_reply_hex"]) for case in fakes["gob"]]
     return {
-        "jsonrpc1": [case["client_to_server"].encode() for case in json_edge]
+        "json": [case["client_to_server"].encode() for case in json_edge]
         + [bytes.fromhex(case[key]) for case in json_tcp
            for key in ("client_to_server_hex", "server_to_client_hex")]
         + [case["server_replied"].replace("ID", "0").encode() for case in fakes["json"]
-           if case["server_replied"]],
+           if case["server_replied"]]
+        + JSONRPC2,
         "gob": gob,
     }
 

@@ -19,7 +19,7 @@ import ujson
 
 from . import bench, describe, health, logs, workers
 from .client import Client, dial, dial_http
-from .connection import Limits
+from .limits import Limits
 from .errors import RPCError, ServerError
 from .openrpc import DISCOVER
 from .reconnect import ReconnectingClient

@@ -1,12 +1,12 @@
 """A server-wide cap on calls in flight: at the cap, connections stop starting calls and reading.
 
-How this works: a call counts from the moment it starts until it returns, but cheaply. A leader
-that starts a call tells the takeover (connection.Takeover) once per hub turn, which counts it
-as ``starting``; when the hub next looks, each call that blocked has its own greenlet and joins
-``count``, and those that returned drop out. Leaders look at ``full`` before every call; at the
-cap they wait here, first come first served. Each call that ends lets one waiter go on, and a
-waiter that got through without filling the gate passes the turn on, so a free slot never sits
-unused while connections wait.
+How this works: a call counts from the moment it starts until it returns, but cheaply. A reader
+that starts a call tells the watcher (handover.Watcher) once per hub turn, which reports how many
+readers are inside calls as ``starting``; when the hub next looks, each call that blocked has its
+own greenlet and joins ``count`` (enter), and those that returned drop out (settle). Readers
+look at ``full`` before their calls; at the cap they wait here, first come first served. Each
+call that ends lets one waiter go on, and a waiter that got through passes the turn on if there
+is still room, so a free slot never sits unused while connections wait.
 """
 from __future__ import annotations
 
@@ -18,14 +18,20 @@ from gevent.event import Event
 
 
 class Gate:
-    """Counts the calls in flight across connections and holds leaders back at the cap."""
+    """Counts the calls in flight across connections and holds readers back at the cap."""
 
     def __init__(self, limit: Optional[int]) -> None:
         self.limit = limit if limit is not None else sys.maxsize
-        self.count = 0     # calls that blocked and run in their own greenlet
-        self.starting = 0  # leaders inside a call the hub has not looked at yet
+        self.count = 0      # calls that blocked and run in their own greenlet
+        self._starting = 0  # readers inside a call the hub has not looked at yet
         self.full = False
         self._waiters: deque[Event] = deque()
+
+    def starting(self, readers: int) -> None:
+        """readers are inside calls this hub turn; each may block and take a slot."""
+        self._starting = readers
+        if readers + self.count >= self.limit:
+            self.full = True
 
     def enter(self) -> None:
         """A call has blocked and now runs in its own greenlet."""
@@ -37,16 +43,16 @@ class Gate:
         self._update()
 
     def settle(self) -> None:
-        """The hub has looked at every leader that started a call: each blocked or returned."""
-        self.starting = 0
+        """The hub has looked at every reader that started a call: each blocked or returned."""
+        self._starting = 0
         self._update()
 
     def _update(self) -> None:
-        self.full = self.count + self.starting >= self.limit
+        self.full = self.count + self._starting >= self.limit
         self.pass_on()
 
     def pass_on(self) -> None:
-        """Let the longest-waiting leader go on, if there is room."""
+        """Let the longest-waiting reader go on, if there is room."""
         if self._waiters and not self.full:
             self._waiters.popleft().set()
 

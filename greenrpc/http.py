@@ -4,11 +4,11 @@ How this works: h11 parses the requests of one connection one at a time (keep-al
 requests are answered in order) from bytes read off the Transport. A body is read only up to
 max_message_size: a larger declared Content-Length gets 413 before any of the body is read, and
 since the rest stays unread the connection then closes. A request h11 cannot parse gets 400 and
-a close. Go's CONNECT handshake (LF line endings, then gob; PROTOCOL.md 4.1) is not for h11: a
+a close. Go's CONNECT handshake (LF line endings, then gob; docs/protocol.md 4.1) is not for h11: a
 connection that opens with "CONNECT " is handed whole to the connect_handler, if there is one,
-and any other request for Go's path /_goRPC_ gets Go's own answer (PROTOCOL.md 4.2).
+and any other request for Go's path /_goRPC_ gets Go's own answer (docs/protocol.md 4.2).
 
-A POST answers the body's JSON-RPC in its own dialect (PROTOCOL.md 5.1), with 200, or 204 when
+A POST answers the body's JSON-RPC in its own dialect (docs/protocol.md 5.1), with 200, or 204 when
 everything was a notification; a body that is not JSON, or a single invalid request, gets 400
 with the 2.0 error object. A value neither dialect claims is answered in 2.0 here, never by
 closing as on a raw stream: HTTP keeps the framing.
@@ -26,12 +26,12 @@ from urllib.parse import parse_qs
 import gevent
 import h11
 
-from . import debugpage
-from .connection import Limits, run_batch
+from . import debugpage, errors
 from .errors import ConnectionClosed, ProtocolError
+from .limits import Limits
 from .messages import Batch, Response
 from .metrics import Metrics
-from .registry import Registry, reporting_failures
+from .registry import Registry, report, run_batch
 from .transport import Transport
 from .wire import goconnect, jsonrpc2, jsonserver
 from .wire.jsonstream import parse
@@ -39,7 +39,7 @@ from .wire.jsonstream import parse
 ConnectHandler = Callable[[Transport, bytes, str], None]
 """Takes over a connection that opened with "CONNECT ": gets the transport, every byte read so
 far (the request head and whatever followed it) and the peer's address, and owns the connection
-from then on (Go's handshake, then gob: PROTOCOL.md 4.1)."""
+from then on (Go's handshake, then gob: docs/protocol.md 4.1)."""
 
 MAX_HEAD_SIZE = 16 << 10     # request line and headers
 LINGER_SECONDS = 1.0         # after refusing a body, read and drop what is in flight for this long
@@ -91,7 +91,6 @@ class HTTPConnection:
         self.transport = transport
         self.site = site
         self.peer = peer
-        self.dispatch = reporting_failures(site.registry.dispatch, peer)
         self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_SIZE)
         # When the request being read must be complete, head and body (None between requests):
         # message_timeout bounds the whole request, however slowly its bytes trickle in.
@@ -173,7 +172,7 @@ class HTTPConnection:
         reply, _ = goconnect.respond(request.method.decode("latin-1"), target,
                                      "HTTP/" + request.http_version.decode("latin-1"),
                                      date=formatdate(usegmt=True), client_closes=closes)
-        self.transport.write(reply)  # Go's 404 or 405 (PROTOCOL.md 4.2); then we close
+        self.transport.write(reply)  # Go's 404 or 405 (docs/protocol.md 4.2); then we close
         self._linger()
 
     def _read_body(self, request: h11.Request) -> Optional[bytes]:
@@ -224,16 +223,24 @@ class HTTPConnection:
         except ProtocolError as err:
             return Answer(400, JSON, jsonrpc2.encode_response(jsonrpc2.parse_error(str(err))))
         try:
-            message = jsonserver.decode(value, body, site.limits.max_batch_size, v2_fallback=True)
+            message = jsonserver.decode(value, body, site.registry.lookup,
+                                        site.limits.max_batch_size, v2_fallback=True)
         except ProtocolError as err:  # an object Go's dialect refuses to read (method not a string)
             return Answer(400, JSON, jsonrpc2.encode_response(jsonrpc2.invalid_request(str(err))))
-        if isinstance(message, Response):  # an invalid request, answered by the codec
-            return Answer(400, JSON, jsonserver.encode(message))
+        if isinstance(message, Response):  # answered by the codec: no such method, bad params...
+            error = message.error
+            if error is not None and error.code == errors.INVALID_REQUEST:
+                return Answer(400, JSON, jsonserver.encode(message))  # not a request at all
+            report(message, self.peer, decoded=True)
+            data = jsonserver.encode(message)
+            return Answer(200, JSON, data) if data else Answer(204)
         if isinstance(message, Batch):
-            data = jsonserver.encode(run_batch(message, self.dispatch,
-                                               site.limits.max_inflight))
+            data = jsonserver.encode(run_batch(message, site.registry.dispatch,
+                                               site.limits.max_inflight, self.peer))
         else:
-            data = jsonserver.encode(self.dispatch(message))
+            response = site.registry.dispatch(message)
+            report(response, self.peer)
+            data = jsonserver.encode(response)
         return Answer(200, JSON, data) if data else Answer(204)
 
     def _refuse(self, status: int, text: str) -> None:

@@ -2,22 +2,21 @@
 from __future__ import annotations
 
 import enum
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol, Sequence
 
 from .errors import RPCError, ServerError
 
+if TYPE_CHECKING:
+    from .schema import TypeSpec
+    from .stats import Latency
+
 
 class Dialect(enum.Enum):
-    """How a request arrived, which decides how its params bind and how it is answered."""
+    """How a request arrived: its codec answers it in the same dialect."""
 
     GO_JSON = "go-json"   # Go's net/rpc/jsonrpc: params[0] is the argument, extras ignored
     JSON_RPC2 = "jsonrpc2.0"
     GOB = "gob"
-
-    @property
-    def lenient(self) -> bool:
-        """Go's binding: missing arguments take their zero value and extra ones are ignored."""
-        return self is not Dialect.JSON_RPC2
 
 
 class _NoId:
@@ -37,26 +36,85 @@ class _NoId:
 NO_ID: Any = _NoId()
 
 
-class Request:
-    """One call: method name, positional or named arguments, the id to echo, and its dialect.
+class Target(Protocol):
+    """What a request runs: a registered method (registry.Method), as codecs and dispatch see it.
 
-    ``error`` holds a params problem found while decoding; Go reports it only after the method
-    was found (PROTOCOL.md 2.2), so the registry raises it after lookup. ``context`` belongs to
-    the codec (gob keeps its undecoded body there).
+    Codecs bind arguments to its parameters and encode results by its declared types; dispatch
+    calls its function and counts and times the call.
     """
 
-    __slots__ = ("method", "args", "kwargs", "id", "dialect", "error", "context")
+    calls: int
+    errors: int
 
-    def __init__(self, method: str, args: Any, id: Any, dialect: Dialect,
-                 kwargs: Optional[dict[str, Any]] = None, error: Optional[ServerError] = None,
-                 context: Any = None) -> None:
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def function(self) -> Callable[..., Any]: ...
+
+    @property
+    def latency(self) -> Latency: ...
+
+    @property
+    def params(self) -> Sequence[Parameter]: ...
+
+    @property
+    def keyword_only(self) -> Sequence[Parameter]: ...
+
+    @property
+    def var_positional(self) -> bool: ...
+
+    @property
+    def var_keyword(self) -> bool: ...
+
+    @property
+    def result_spec(self) -> Optional[TypeSpec]: ...
+
+    @property
+    def encode_result(self) -> Optional[Callable[[Any], Any]]: ...
+
+    def zero_result(self) -> Any: ...
+
+
+class Parameter(Protocol):
+    """One parameter of a Target: its name, declared type and converter from JSON data."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def spec(self) -> TypeSpec: ...
+
+    @property
+    def convert(self) -> Callable[[Any], Any]: ...
+
+    @property
+    def annotated(self) -> bool: ...
+
+    @property
+    def required(self) -> bool: ...
+
+
+class Request:
+    """One call ready to run: its target, the arguments bound to it, and the id to echo.
+
+    The codec finds the target for the method name and binds the arguments to its parameters
+    (in Go's server, ReadRequestHeader, the lookup, then ReadRequestBody into the argument's
+    type), so running it needs nothing of the wire format. ``dialect`` is for the codec alone:
+    it tells it how to answer.
+    """
+
+    __slots__ = ("method", "args", "kwargs", "id", "dialect", "target")
+
+    def __init__(self, method: str, args: list[Any], id: Any, dialect: Dialect,
+                 target: Optional[Target] = None, kwargs: Optional[dict[str, Any]] = None
+                 ) -> None:
         self.method = method
         self.args = args
-        self.kwargs = kwargs
         self.id = id
         self.dialect = dialect
-        self.error = error
-        self.context = context
+        self.target = target
+        self.kwargs = kwargs
 
     def __repr__(self) -> str:
         return f"Request({self.method!r}, args={self.args!r}, kwargs={self.kwargs!r}, id={self.id!r})"

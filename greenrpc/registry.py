@@ -1,4 +1,8 @@
-"""Services and functions by name: registration with Go's rules, argument binding, dispatch."""
+"""Services and functions by name: registration with Go's rules, lookup, and running calls.
+
+The registry never sees a wire format: codecs look methods up and bind the arguments to their
+parameters (wire/), and dispatch runs a request already bound, as Go's service.call does.
+"""
 from __future__ import annotations
 
 import bisect
@@ -8,16 +12,15 @@ import time
 import typing
 from typing import Any, Callable, Optional
 
+from gevent.pool import Pool
+
 from . import deadline, errors, openrpc
 from .errors import ServerError
-from .messages import Dialect, Request, Response
-from .schema import Kind, TypeMismatch, TypeSpec, spec_of
+from .messages import Batch, Request, Response
+from .schema import Kind, TypeSpec, spec_of
 from .stats import LATENCY_BUCKETS, Latency
 
 log = logging.getLogger("greenrpc")
-GOB = Dialect.GOB  # module constants: enum attribute lookups cost ~50 ns per call
-GO_JSON = Dialect.GO_JSON
-JSON_RPC2 = Dialect.JSON_RPC2
 _clock = time.perf_counter
 _bucket = bisect.bisect_left
 _FASTEST = LATENCY_BUCKETS[0]
@@ -47,7 +50,7 @@ class Method:
 
     __slots__ = ("name", "function", "params", "positional", "var_positional", "var_keyword",
                  "keyword_only", "result_spec", "encode_result", "doc", "calls", "errors",
-                 "latency", "bind_go")
+                 "latency")
 
     def __init__(self, name: str, function: Callable[..., Any],
                  timeout: Optional[float] = None) -> None:
@@ -56,7 +59,7 @@ class Method:
         self.doc = inspect.getdoc(function) or ""
         self.calls = 0   # times the method ran (Go counts calls that returned an error too)
         self.errors = 0  # times it raised
-        self.latency = Latency(LATENCY_BUCKETS)  # seconds in the method (JSON: and its encoding)
+        self.latency = Latency(LATENCY_BUCKETS)  # seconds in the method
         try:
             signature = inspect.signature(function)
             hints = typing.get_type_hints(function, include_extras=True)
@@ -87,7 +90,6 @@ class Method:
         except TypeError as err:
             raise TypeError(f"{name}: return annotation: {err}") from None
         self.encode_result = self.result_spec.encode if self.result_spec is not None else None
-        self.bind_go = self._binder_go()
         timeout = getattr(function, deadline.ATTRIBUTE, timeout)  # @greenrpc.timeout wins
         if timeout is not None:
             self.function = deadline.bounded(function, timeout, name)
@@ -102,70 +104,6 @@ class Method:
         if spec is None or spec.kind in (Kind.POINTER, Kind.ANY):
             return None
         return spec.encode(spec.zero())
-
-    def bind(self, request: Request) -> tuple[list[Any], dict[str, Any]]:
-        """Convert the request's arguments to the declared types; raise ServerError if they don't fit."""
-        dialect = request.dialect
-        if dialect is GOB:
-            return request.args, {}  # the gob codec decoded the argument into the declared type
-        if dialect is not JSON_RPC2:
-            return self.bind_go(request.args), {}
-        try:
-            return self._bind_strict(request.args or [], request.kwargs or {})
-        except TypeMismatch as err:
-            raise ServerError(str(err), errors.INVALID_PARAMS) from None
-
-    def _binder_go(self) -> Callable[[list[Any]], list[Any]]:
-        """bind_go(args): the Go dialect's binding (_bind_go), with one call for one parameter."""
-        if self.positional == 1 and not self.var_positional:
-            convert = self.params[0].convert
-
-            def bind_one(args: list[Any]) -> list[Any]:
-                try:
-                    return [convert(args[0] if args else None)]
-                except TypeMismatch as err:
-                    raise ServerError(str(err), errors.INVALID_PARAMS) from None
-            return bind_one
-
-        def bind(args: list[Any]) -> list[Any]:
-            try:
-                return self._bind_go(args)
-            except TypeMismatch as err:
-                raise ServerError(str(err), errors.INVALID_PARAMS) from None
-        return bind
-
-    def _bind_go(self, args: list[Any]) -> list[Any]:
-        # Go's rules (PROTOCOL.md 2.2): the argument is params[0], extra elements are ignored and
-        # a missing or null argument stays at its zero value.
-        if self.positional == 1:
-            return [self.params[0].convert(args[0] if args else None)]
-        values = [p.convert(args[i] if i < len(args) else None)
-                  for i, p in enumerate(self.params)]
-        if self.var_positional:
-            values.extend(args[self.positional:])
-        return values
-
-    def _bind_strict(self, args: list[Any], kwargs: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
-        if len(args) > self.positional and not self.var_positional:
-            raise ServerError(f"{self.name} takes {self.positional} positional arguments but "
-                              f"{len(args)} were given", errors.INVALID_PARAMS)
-        values = [p.convert(v) for p, v in zip(self.params, args)]
-        named: dict[str, Any] = {}
-        for p in self.params[len(args):] + self.keyword_only:
-            if p.name in kwargs:
-                named[p.name] = p.convert(kwargs[p.name])
-            elif p.required:
-                raise ServerError(f"{self.name} missing required argument {p.name!r}",
-                                  errors.INVALID_PARAMS)
-        for key in kwargs:
-            if key not in named:
-                if not self.var_keyword:
-                    raise ServerError(f"{self.name} got an unexpected argument {key!r}",
-                                      errors.INVALID_PARAMS)
-                named[key] = kwargs[key]
-        if self.var_positional:
-            values.extend(args[self.positional:])
-        return values, named
 
 
 def _public_methods(obj: Any) -> dict[str, Callable[..., Any]]:
@@ -245,27 +183,20 @@ class Registry:
         raise ServerError(text.format(name=name), errors.METHOD_NOT_FOUND)
 
     def dispatch(self, request: Request) -> Response:
-        """Run one request and return its response; never raises."""
-        method = self.methods.get(request.method)
-        dialect = request.dialect
-        try:
-            if method is None:
-                method = self.lookup(request.method)
-            if request.error is not None:
-                raise request.error
-            if dialect is GO_JSON:  # the usual case, without bind's tuple and dict
-                args, kwargs = method.bind_go(request.args), None
-            else:
-                args, kwargs = method.bind(request)
-        except ServerError as err:
-            return Response(request, error=err)
+        """Run a request's target with its bound arguments and return its response.
+
+        Whatever the method raises becomes an error response. Raises ValueError for a request
+        that no codec bound (it has no target).
+        """
+        method = request.target
+        if method is None:
+            raise ValueError(f"request for {request.method} has no target: decode it with a codec")
+        function = method.function
+        kwargs = request.kwargs
         method.calls += 1
         start = _clock()
         try:
-            result = method.function(*args, **kwargs) if kwargs else method.function(*args)
-            # gob encodes from the typed result itself (wire/gob/netrpc.py)
-            if method.encode_result is not None and dialect is not GOB:
-                result = method.encode_result(result) if result is not None else method.zero_result()
+            result = function(*request.args, **kwargs) if kwargs else function(*request.args)
         except ServerError as err:
             method.errors += 1
             method.latency.observe(_clock() - start)
@@ -285,22 +216,51 @@ class Registry:
         return Response(request, result)
 
 
-def reporting_failures(dispatch: Callable[[Request], Response],
-                       peer: str) -> Callable[[Request], Response]:
-    """dispatch, plus one log line for each call that fails: its method, peer and error.
+def run_batch(batch: Batch, dispatch: Callable[[Request], Response], concurrency: int,
+              peer: str) -> list[Response]:
+    """Run a batch's requests concurrently, at most concurrency at once; return every response.
 
-    A successful call pays for one attribute test; the payload is never logged.
+    Each call that fails is logged, as report() does. On a connection the batch occupies one
+    call slot: if an element blocks, the reading moves on as for any blocking call
+    (handover.py), and the batch answers when all are done.
     """
-    def dispatch_and_report(request: Request) -> Response:
-        response = dispatch(request)
-        if response.error is not None:
-            report_failure(request, response.error, peer)
-        return response
-    return dispatch_and_report
+    requests = [item for item in batch.items if isinstance(item, Request)]
+    if len(requests) <= 1:
+        responses = [dispatch(item) if isinstance(item, Request) else item
+                     for item in batch.items]
+    else:
+        pool = Pool(concurrency)
+        running = {id(request): pool.spawn(dispatch, request) for request in requests}
+        pool.join()
+        responses = []
+        for item in batch.items:
+            if isinstance(item, Response):
+                responses.append(item)
+                continue
+            response = running[id(item)].value
+            if response is None:  # dispatch answers every failure itself: a bug, logged by gevent
+                response = Response(item, error=ServerError("internal error",
+                                                            errors.INTERNAL_ERROR))
+            responses.append(response)
+    for item, response in zip(batch.items, responses):
+        report(response, peer, decoded=item is response)
+    return responses
 
 
-def report_failure(request: Request, error: ServerError, peer: str) -> None:
-    """Log one line for a call that failed: its method, peer and error."""
+# Errors a codec finds in a call it read (no such method, params that do not bind), logged like
+# a failed call; an invalid request or a refused batch is no call, and not logged.
+_CALL_ERRORS = (errors.METHOD_NOT_FOUND, errors.INVALID_PARAMS)
+
+
+def report(response: Response, peer: str, decoded: bool = False) -> None:
+    """Log one line if response is a failed call: its method, peer and error.
+
+    decoded: the codec answered it while reading (it never ran). The payload is never logged.
+    """
+    error = response.error
+    if error is None or (decoded and error.code not in _CALL_ERRORS):
+        return
+    request = response.request
     log.info("call %s from %s failed: %s", request.method, peer, error.message,
              extra={"event": "call_failed", "peer": peer, "method": request.method,
                     "code": error.code})

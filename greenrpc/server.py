@@ -18,9 +18,11 @@ from gevent.pool import Pool
 from gevent.server import StreamServer
 
 from . import http
-from .connection import Connection, Limits, Takeover
+from .connection import Connection
 from .errors import ConnectionClosed
 from .gate import Gate
+from .handover import Watcher
+from .limits import Limits
 from .listener import Listener
 from .metrics import Metrics
 from .registry import Registry
@@ -34,7 +36,7 @@ from .transport import (
     start_tls,
     tls_server_context,
 )
-from .wire import detect_protocol, gob, goconnect, jsonserver
+from .wire import ServerCodec, detect_protocol, gob, goconnect, jsonserver
 
 log = logging.getLogger("greenrpc")
 
@@ -112,7 +114,7 @@ class Server:
                                connect_handler or self._serve_connect)
         self._stream_servers: list[StreamServer] = []
         self._pool: Optional[Pool] = None
-        self._takeover: Optional[Takeover] = None
+        self._watcher: Optional[Watcher] = None
         self._stopped = Event()
         self._stopping = False
         # By detect_protocol's answer; made once, as a dict made per connection would live as
@@ -166,7 +168,7 @@ class Server:
         if self._stream_servers:
             raise RuntimeError("the server is already started")
         self._pool = Pool(self.max_connections)
-        self._takeover = Takeover(gate=self.gate)
+        self._watcher = Watcher(self.gate)
         try:
             for each in (address, *more):
                 stream_server = Listener(listen(each, reuse_port=reuse_port), self.serve_conn,
@@ -283,8 +285,8 @@ class Server:
         http.serve(transport, first, self._site, peer)
 
     def _serve_json(self, transport: Transport, first: bytes, peer: str) -> None:
-        codec = jsonserver.ServerCodec(self.limits.max_message_size, self.limits.max_batch_size,
-                                       self.limits.max_depth)
+        codec = jsonserver.ServerCodec(self.registry.lookup, self.limits.max_message_size,
+                                       self.limits.max_batch_size, self.limits.max_depth)
         self._serve_codec(codec, transport, first, peer)
 
     def _serve_gob(self, transport: Transport, first: bytes, peer: str) -> None:
@@ -304,9 +306,10 @@ class Server:
         if answer.connected:
             self._serve_gob(transport, answer.rest, peer)
 
-    def _serve_codec(self, codec: Any, transport: Transport, first: bytes, peer: str) -> None:
-        assert self._takeover is not None
-        conn = Connection(transport, codec, self.registry.dispatch, self._takeover, self.limits,
+    def _serve_codec(self, codec: ServerCodec, transport: Transport, first: bytes, peer: str
+                     ) -> None:
+        assert self._watcher is not None
+        conn = Connection(transport, codec, self.registry.dispatch, self._watcher, self.limits,
                           peer)
         self.connections.add(conn)
         try:

@@ -150,13 +150,19 @@ class Transport:
     def recv(self, timeout: Optional[float] = None, wait_first: bool = False) -> bytes:
         """Return the next bytes; b"" at end of stream. Raise TimeoutError or ConnectionClosed.
 
-        wait_first: nothing is expected to be waiting yet (the peer waits for our reply before
-        it sends more), so wait until the socket is readable instead of trying a read that
-        would find nothing: one system call less per request.
+        wait_first: go through the hub before reading, even if bytes are waiting: on a plain
+        socket, wait until it is readable (a peer that awaits our reply has sent nothing yet,
+        so this saves a read that would find nothing); on TLS, whose own buffer may hold bytes
+        already, yield a turn. Either way a peer that never stops sending cannot keep the
+        other connections from their turn.
         """
+        if self.closed:
+            raise ConnectionClosed("connection is closed")
         raw = self._raw
         try:
             if raw is None:
+                if wait_first:
+                    gevent.sleep(0)
                 with gevent.Timeout(timeout, TimeoutError):
                     data: bytes = self.sock.recv(RECV_SIZE)
             else:

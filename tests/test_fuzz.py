@@ -14,7 +14,7 @@ SECONDS = 12  # per target; the targets run side by side
 
 def test_fuzz_targets_run_clean(tmp_path: Path) -> None:
     targets = sorted(FUZZ.glob("*_fuzz.py"))
-    assert {t.name for t in targets} >= {"jsonrpc1_fuzz.py", "gob_fuzz.py"}
+    assert {t.name for t in targets} >= {"json_fuzz.py", "gob_fuzz.py"}
     running = []
     for target in targets:
         name = target.name.removesuffix("_fuzz.py")

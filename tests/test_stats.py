@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import math
 
-from greenrpc.messages import Dialect, Request
+from greenrpc.messages import Request
 from greenrpc.stats import Latency
+from greenrpc.wire import jsonserver
 from tests import services
 
 
@@ -21,9 +22,13 @@ def test_latency_buckets_are_cumulative_upper_bounds() -> None:
 def test_dispatch_times_every_call_that_ran() -> None:
     registry = services.make_server().registry
     sleep = registry.methods["Slow.Sleep"]
-    registry.dispatch(Request("Slow.Sleep", [{"Ms": 30, "Tag": "x"}], 1, Dialect.GO_JSON))
-    registry.dispatch(Request("Arith.Divide", [{"A": 1, "B": 0}], 2, Dialect.GO_JSON))
-    registry.dispatch(Request("Arith.Nope", [{}], 3, Dialect.GO_JSON))  # never ran: not timed
+    decoded = jsonserver.ServerCodec(registry.lookup).feed(
+        b'{"method":"Slow.Sleep","params":[{"Ms":30,"Tag":"x"}],"id":1}\n'
+        b'{"method":"Arith.Divide","params":[{"A":1,"B":0}],"id":2}\n'
+        b'{"method":"Arith.Nope","params":[{}],"id":3}\n')  # never runs: not timed
+    for message in decoded:
+        if isinstance(message, Request):
+            registry.dispatch(message)
     assert sleep.latency.count == 1 and 0.03 <= sleep.latency.sum < 1.0
     assert sleep.latency.quantile(1.0) == 0.05  # the bucket holding 30 ms
     divide = registry.methods["Arith.Divide"]

@@ -1,20 +1,24 @@
 """Bytes to messages and back: one codec object per connection, pure, with no I/O.
 
-A server codec's ``feed`` returns what the bytes completed: each ``Request`` goes to the registry,
-a ``Batch`` (JSON-RPC 2.0) is run element by element and answered as one list, and a ``Response``
-is an immediate answer the codec produced itself (a request it could read but not accept).
-``encode`` turns a Response, or a batch's list of them, into the bytes to send: b"" when nothing
-may be sent (a notification). A client codec mirrors it.
+A server codec's ``feed`` returns what the bytes completed, as Go's ServerCodec reads a request:
+the header names a method, the codec looks it up (``Lookup``) and binds the arguments to its
+parameters, so each ``Request`` it returns is ready to run. A ``Response`` is an answer the codec
+produced itself (a request it could read but not run: an unknown method, bad params, an invalid
+request), and a ``Batch`` (JSON-RPC 2.0) holds both kinds and is answered as one list. ``encode``
+turns a Response, or a batch's list of them, into the bytes to send: b"" when nothing may be sent
+(a notification). A client codec mirrors it.
 ``feed(b"")`` means end of stream. Both raise ``ProtocolError`` when the stream cannot go on.
 Nothing in this package imports gevent or touches a socket.
 """
 from __future__ import annotations
 
-from typing import Any, Protocol, Union
+from typing import Any, Callable, Protocol, Union
 
-from ..messages import Batch, Reply, Request, Response
+from ..messages import Batch, Reply, Request, Response, Target
 
 Incoming = Union[Request, Response, Batch]
+Lookup = Callable[[str], Target]
+"""The target registered under a method name; raises ServerError with Go's text if none is."""
 
 
 class ServerCodec(Protocol):

@@ -1,8 +1,10 @@
 """Go's net/rpc/jsonrpc format (JSON-RPC 1.0 as Go speaks it), for servers and clients.
 
 Requests ``{"method":M,"params":[ARG],"id":ID}`` and responses ``{"id":ID,"result":R,"error":E}``
-followed by one newline (PROTOCOL.md section 2). The rules that Go clients depend on are kept
-here: ids come back as written, errors are strings, and a success never carries a null result.
+followed by one newline (docs/protocol.md section 2). The rules that Go clients depend on are
+kept here: ids come back as written, errors are strings, a success never carries a null result,
+and the argument binds as Go's server decodes it. The server codec that reads this dialect off a
+stream is wire/jsonserver.py, beside JSON-RPC 2.0.
 """
 from __future__ import annotations
 
@@ -12,8 +14,9 @@ import ujson
 
 from .. import errors
 from ..errors import ProtocolError, ServerError
-from ..messages import Dialect, Reply, Request, Response
-from ..schema import describe, plain
+from ..messages import Dialect, Reply, Request, Response, Target
+from ..schema import TypeMismatch, describe, plain
+from . import Lookup
 from .jsonstream import DEFAULT_MAX_DEPTH, DEFAULT_MAX_MESSAGE_SIZE, JSONStream, member_text
 
 GO_JSON = Dialect.GO_JSON
@@ -68,7 +71,7 @@ def result_text(result: Any) -> str:
     """Encode a result as JSON text; raise ServerError with Go's text if it cannot be."""
     if result is None:
         # Go's client treats "result":null with "error":null as a fatal protocol error
-        # (PROTOCOL.md 2.4), so a method with nothing to say answers with an empty object.
+        # (docs/protocol.md 2.4), so a method with nothing to say answers with an empty object.
         return "{}"
     try:
         text = _dumps(result)
@@ -109,16 +112,34 @@ def _unsupported(result: Any) -> ServerError:
     return ServerError(f"json: unsupported value: {name}", errors.INTERNAL_ERROR)
 
 
+def json_result(response: Response) -> Any:
+    """The result as JSON data, by the declared type of the method that made it.
+
+    None from a method with a declared result becomes that type's zero value (Go's client cannot
+    read a null where it expects a value). Raises ServerError if the result does not convert.
+    """
+    result = response.result
+    target = response.request.target
+    if target is None or target.encode_result is None:
+        return result
+    try:
+        return target.encode_result(result) if result is not None else target.zero_result()
+    except Exception as err:  # a result the declared type cannot describe
+        raise ServerError(str(err) or type(err).__name__, errors.INTERNAL_ERROR) from None
+
+
 def encode_response(response: Response) -> bytes:
     """Encode a response in Go's shape: id, result, error, compact, one newline."""
     error = response.error
     if error is None:
-        result = response.result
         try:  # the usual result inline; result_text decides None, NaN and unencodable ones
+            result = json_result(response)
             body = _dumps(result)
+        except ServerError as err:
+            error = err
         except (TypeError, OverflowError):
             body = "NaN"
-        if result is None or "NaN" in body or "Infinity" in body:
+        if error is None and (result is None or "NaN" in body or "Infinity" in body):
             try:
                 body = result_text(result)
             except ServerError as err:
@@ -134,15 +155,41 @@ def encode_response(response: Response) -> bytes:
                _dumps(message, ensure_ascii=False, escape_forward_slashes=False))).encode()
 
 
-def decode_request(value: Any, raw: bytes) -> Request:
-    """Read one Go-dialect request object; raise ProtocolError where Go closes the connection."""
+def bind(target: Target, params: list[Any]) -> list[Any]:
+    """Bind params as Go's server decodes them; raise ServerError if they do not fit.
+
+    Go's rules (docs/protocol.md 2.2): the argument is params[0], extra elements are ignored,
+    and a missing or null argument stays at its zero value.
+    """
+    positional = target.params
+    try:
+        if len(positional) == 1:
+            return [positional[0].convert(params[0] if params else None)]
+        values = [p.convert(params[i] if i < len(params) else None)
+                  for i, p in enumerate(positional)]
+    except TypeMismatch as err:
+        raise ServerError(str(err), errors.INVALID_PARAMS) from None
+    except Exception as err:  # the argument's own type refused the value (__post_init__)
+        raise ServerError(str(err) or type(err).__name__, errors.INVALID_PARAMS) from None
+    if target.var_positional:
+        values.extend(params[len(positional):])
+    return values
+
+
+def decode_request(value: Any, raw: bytes, lookup: Lookup) -> Request | Response:
+    """Read one Go-dialect request and bind it to its method.
+
+    An unknown method or params that do not bind become the error response to send, in Go's
+    order: the method is looked up before its params are read (docs/protocol.md 2.2). Raises
+    ProtocolError where Go closes the connection.
+    """
     if type(value) is dict and len(value) == 3 and "method" in value and "id" in value \
             and "params" in value:
         fields = value
     elif type(value) is dict:
         fields = _fold(value)
     elif value is None:
-        fields = {}  # Go decodes a bare null as an empty request (PROTOCOL.md 2.2)
+        fields = {}  # Go decodes a bare null as an empty request (docs/protocol.md 2.2)
     else:
         raise ProtocolError(f"request is a JSON {describe(value)}, not an object")
     method = fields.get("method")
@@ -155,46 +202,19 @@ def decode_request(value: Any, raw: bytes) -> Request:
         text = member_text(raw, "id")  # echo 1.0, 1e2 and object ids exactly as written
         id = RawJSON(text.decode("utf-8", "replace")) if text is not None else id
     params = fields.get("params")
-    if type(params) is list:
-        return Request(method, params, id, GO_JSON)
-    if params is None:
-        error = ServerError(errors.GO_MISSING_PARAMS, errors.INVALID_PARAMS)
-    else:
-        error = ServerError(errors.GO_PARAMS_NOT_ARRAY.format(kind=describe(params)),
-                            errors.INVALID_PARAMS)
-    return Request(method, [], id, GO_JSON, error=error)
-
-
-class ServerCodec:
-    """Server side of Go's JSON dialect on one connection."""
-
-    def __init__(self, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-                 max_depth: int = DEFAULT_MAX_DEPTH) -> None:
-        self.stream = JSONStream(max_message_size, max_depth)
-
-    @property
-    def buffered(self) -> int:
-        return self.stream.buffered
-
-    def feed(self, data: bytes) -> list[Any]:
-        try:
-            pairs, broken = self.stream.feed(data), None
-        except ProtocolError as err:
-            pairs, broken = err.completed, err
-        requests: list[Any] = []
-        for value, raw in pairs:
-            try:
-                requests.append(decode_request(value, raw))
-            except ProtocolError as err:
-                err.completed = requests  # Go stops reading at the first undecodable request
-                raise
-        if broken is not None:
-            broken.completed = requests
-            raise broken
-        return requests
-
-    def encode(self, response: Response) -> bytes:
-        return encode_response(response)
+    request = Request(method, [], id, GO_JSON)
+    try:
+        target = lookup(method)
+        if type(params) is not list:
+            if params is None:
+                raise ServerError(errors.GO_MISSING_PARAMS, errors.INVALID_PARAMS)
+            raise ServerError(errors.GO_PARAMS_NOT_ARRAY.format(kind=describe(params)),
+                              errors.INVALID_PARAMS)
+        request.args = bind(target, params)
+    except ServerError as err:
+        return Response(request, error=err)
+    request.target = target
+    return request
 
 
 def encode_request(method: str, params: Any, id: int) -> bytes:

@@ -1,10 +1,12 @@
 """JSON-RPC 2.0 on both sides: request rules, notifications, batches and error objects.
 
 The server half reads a decoded value already known to be 2.0 (an object with "jsonrpc":"2.0",
-or an array) and returns a Request to run, a Batch, or a Response it decided itself (an invalid
-request). A request without an "id" member is a notification: it runs, and its response encodes
-to nothing (spec section 4.1). The client half writes calls, notifications and batches, and reads
-single replies or reply arrays.
+or an array) and returns a Request bound to its method, a Batch, or a Response it decided itself
+(an invalid request, an unknown method, params that do not fit). Params bind strictly, as Python
+binds a call: by position or by name, every required parameter given, nothing extra. A request
+without an "id" member is a notification: it runs, and its response encodes to nothing (spec
+section 4.1). The client half writes calls, notifications and batches, and reads single replies
+or reply arrays.
 """
 from __future__ import annotations
 
@@ -14,9 +16,10 @@ import ujson
 
 from .. import errors
 from ..errors import ProtocolError, ServerError
-from ..messages import NO_ID, Batch, Dialect, Reply, Request, Response
-from ..schema import describe, plain
-from .jsonrpc1 import RawJSON, id_text, result_text
+from ..messages import NO_ID, Batch, Dialect, Reply, Request, Response, Target
+from ..schema import TypeMismatch, describe, plain
+from . import Lookup
+from .jsonrpc1 import RawJSON, id_text, json_result, result_text
 from .jsonstream import DEFAULT_MAX_MESSAGE_SIZE, JSONStream, member_text
 
 V2 = Dialect.JSON_RPC2
@@ -53,11 +56,27 @@ def _request_id(value: dict[str, Any], raw: Optional[bytes]) -> tuple[Any, bool]
     return None, False  # true/false, arrays and objects are not ids
 
 
-def decode_request(value: Any, raw: Optional[bytes] = None) -> Union[Request, Response]:
-    """Read one 2.0 request; an invalid one becomes its Invalid Request response.
+def decode_request(value: Any, lookup: Lookup, raw: Optional[bytes] = None
+                   ) -> Request | Response:
+    """Read one 2.0 request and bind it to its method; an invalid one becomes its error response.
 
     raw (the object's bytes, when known) lets fractional ids be echoed exactly as written.
     """
+    request = read_request(value, raw)
+    if type(request) is Response:
+        return request
+    assert type(request) is Request
+    try:
+        target = lookup(request.method)
+        request.args, request.kwargs = bind(target, request.args, request.kwargs or {})
+    except ServerError as err:
+        return Response(request, error=err)
+    request.target = target
+    return request
+
+
+def read_request(value: Any, raw: Optional[bytes] = None) -> Request | Response:
+    """Check one 2.0 request: the Request with its params as sent, or the Invalid Request answer."""
     if type(value) is not dict:
         return invalid_request(errors.V2_NOT_OBJECT.format(kind=describe(value)))
     id, valid = _request_id(value, raw)
@@ -80,23 +99,60 @@ def decode_request(value: Any, raw: Optional[bytes] = None) -> Union[Request, Re
     return invalid_request(errors.V2_BAD_PARAMS.format(kind=describe(params)), answer_id)
 
 
-def decode_batch(items: list[Any], max_batch_size: int = DEFAULT_MAX_BATCH_SIZE
+def bind(target: Target, args: list[Any], kwargs: dict[str, Any]
+         ) -> tuple[list[Any], dict[str, Any]]:
+    """Bind params by position and by name, as Python would; raise ServerError if they do not fit."""
+    try:
+        return _bind(target, args, kwargs)
+    except TypeMismatch as err:
+        raise ServerError(str(err), errors.INVALID_PARAMS) from None
+    except ServerError:
+        raise
+    except Exception as err:  # an argument's own type refused the value (__post_init__)
+        raise ServerError(str(err) or type(err).__name__, errors.INVALID_PARAMS) from None
+
+
+def _bind(target: Target, args: list[Any], kwargs: dict[str, Any]
+          ) -> tuple[list[Any], dict[str, Any]]:
+    positional = target.params
+    if len(args) > len(positional) and not target.var_positional:
+        raise ServerError(f"{target.name} takes {len(positional)} positional arguments but "
+                          f"{len(args)} were given", errors.INVALID_PARAMS)
+    values = [p.convert(v) for p, v in zip(positional, args)]
+    named: dict[str, Any] = {}
+    for p in [*positional[len(args):], *target.keyword_only]:
+        if p.name in kwargs:
+            named[p.name] = p.convert(kwargs[p.name])
+        elif p.required:
+            raise ServerError(f"{target.name} missing required argument {p.name!r}",
+                              errors.INVALID_PARAMS)
+    for key in kwargs:
+        if key not in named:
+            if not target.var_keyword:
+                raise ServerError(f"{target.name} got an unexpected argument {key!r}",
+                                  errors.INVALID_PARAMS)
+            named[key] = kwargs[key]
+    if target.var_positional:
+        values.extend(args[len(positional):])
+    return values, named
+
+
+def decode_batch(items: list[Any], lookup: Lookup, max_batch_size: int = DEFAULT_MAX_BATCH_SIZE
                  ) -> Union[Batch, Response]:
     """Read a batch; an empty one is a single Invalid Request response (spec section 6)."""
     if not items:
         return invalid_request(errors.V2_EMPTY_BATCH)
-    decoded = [decode_request(item) for item in items]
-    if len(decoded) > max_batch_size:
+    if len(items) > max_batch_size:
         # Every request gets its own error, with its id, so a client can tell which ones failed.
-        detail = errors.V2_BATCH_LIMIT.format(count=len(decoded), limit=max_batch_size)
+        detail = errors.V2_BATCH_LIMIT.format(count=len(items), limit=max_batch_size)
         refused: list[Union[Request, Response]] = []
-        for item in decoded:
+        for item in map(read_request, items):
             if isinstance(item, Response):
                 refused.append(item)
             elif item.id is not NO_ID:
                 refused.append(error_response(errors.BATCH_TOO_LARGE, detail, item.id))
         return Batch(refused)
-    return Batch(decoded)
+    return Batch([decode_request(item, lookup) for item in items])
 
 
 def error_text(error: ServerError) -> str:
@@ -122,7 +178,8 @@ def response_text(response: Response) -> str:
     if error is None:
         try:
             # Unlike Go's dialect, null is a fine result in 2.0: None goes out as null.
-            body = "null" if response.result is None else result_text(response.result)
+            result = json_result(response)
+            body = "null" if result is None else result_text(result)
         except ServerError as err:
             error = err
         else:

@@ -1,13 +1,13 @@
-"""The server side of a JSON stream: every value is read and answered in its own dialect.
+"""The server codec of a JSON stream: every value is read and answered in its own dialect.
 
-How this works (PROTOCOL.md 5.1): an array is a JSON-RPC 2.0 batch, an object whose "jsonrpc"
+How this works (docs/protocol.md 5.1): an array is a JSON-RPC 2.0 batch, an object whose "jsonrpc"
 member is "2.0" follows 2.0 rules, and any other object is Go's net/rpc/jsonrpc. So a Go client
 and a 2.0 client can share one connection, and a Go request costs one extra dict lookup.
 
 Values that neither dialect claims depend on the connection. Invalid JSON breaks the framing, so
 the connection closes either way, and a bare string or number is no request at all. Go closes
-silently in both cases (PROTOCOL.md 2.2) and a 2.0 peer expects an error reply (spec section 5).
-Once a connection has sent a 2.0 message (or the broken bytes mention "jsonrpc"), it gets the 2.0
+silently in both cases (docs/protocol.md 2.2) and a 2.0 peer expects an error reply (spec section 5).
+Once a connection has sent a 2.0 message (or the broken value mentions "jsonrpc"), it gets the 2.0
 answer: -32700 with id null before the close, or -32600 for a stray value (the connection lives
 on). Before that, it is treated as Go's client would be, which never sends either.
 """
@@ -17,34 +17,36 @@ from operator import itemgetter
 from typing import Any, Union
 
 from .. import errors
-from ..errors import ProtocolError
+from ..errors import ProtocolError, ServerError
 from ..messages import Batch, Dialect, Request, Response
 from ..schema import describe
-from . import jsonrpc1, jsonrpc2
-from .jsonstream import DEFAULT_MAX_DEPTH, DEFAULT_MAX_MESSAGE_SIZE, JSONStream
+from . import Lookup, jsonrpc1, jsonrpc2
+from .jsonstream import DEFAULT_MAX_DEPTH, DEFAULT_MAX_MESSAGE_SIZE, BrokenValue, JSONStream
 
 Message = Union[Request, Response, Batch]
 _GO_JSON = Dialect.GO_JSON
 _decode_go = jsonrpc1.decode_request
 _encode_go = jsonrpc1.encode_response
+_bind_go = jsonrpc1.bind
 _go_members = itemgetter("method", "params", "id")
 
 
-def decode(value: Any, raw: bytes, max_batch_size: int, v2_fallback: bool) -> Message:
-    """Read one JSON value in the dialect it belongs to.
+def decode(value: Any, raw: bytes, lookup: Lookup, max_batch_size: int, v2_fallback: bool
+           ) -> Message:
+    """Read one JSON value in the dialect it belongs to, bound to its method.
 
     v2_fallback: a value no dialect claims (a scalar, null) gets a 2.0 Invalid Request response
     instead of Go's treatment. Raises ProtocolError where Go's dialect closes the connection.
     """
     if type(value) is dict:
         if value.get("jsonrpc") == "2.0":
-            return jsonrpc2.decode_request(value, raw)
-        return _decode_go(value, raw)
+            return jsonrpc2.decode_request(value, lookup, raw)
+        return _decode_go(value, raw, lookup)
     if type(value) is list:
-        return jsonrpc2.decode_batch(value, max_batch_size)
+        return jsonrpc2.decode_batch(value, lookup, max_batch_size)
     if v2_fallback:
         return jsonrpc2.invalid_request(errors.V2_NOT_OBJECT.format(kind=describe(value)))
-    return _decode_go(value, raw)
+    return _decode_go(value, raw, lookup)
 
 
 def encode(response: Union[Response, list[Response]]) -> bytes:
@@ -59,11 +61,12 @@ def encode(response: Union[Response, list[Response]]) -> bytes:
 class ServerCodec:
     """One JSON connection's requests in both dialects, decided value by value."""
 
-    __slots__ = ("stream", "max_batch_size", "spoke_v2")  # one per connection: no __dict__ each
+    __slots__ = ("lookup", "stream", "max_batch_size", "spoke_v2")  # one per connection
 
-    def __init__(self, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+    def __init__(self, lookup: Lookup, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
                  max_batch_size: int = jsonrpc2.DEFAULT_MAX_BATCH_SIZE,
                  max_depth: int = DEFAULT_MAX_DEPTH) -> None:
+        self.lookup = lookup
         self.stream = JSONStream(max_message_size, max_depth)
         self.max_batch_size = max_batch_size
         self.spoke_v2 = False  # this connection has sent a 2.0 request or batch
@@ -73,12 +76,12 @@ class ServerCodec:
         return self.stream.buffered
 
     def feed(self, data: bytes) -> list[Message]:
-        held = self.stream.pieces  # joined only if the stream breaks: joining costs a copy
         try:
             pairs, broken = self.stream.feed(data), None
         except ProtocolError as err:
             pairs, broken = err.completed, err
         out: list[Message] = []
+        lookup = self.lookup
         for value, raw in pairs:
             if type(value) is dict and len(value) == 3:  # Go's client, the hot path
                 try:
@@ -88,11 +91,19 @@ class ServerCodec:
                 else:
                     if type(method) is str and type(params) is list \
                             and (type(id) is int or type(id) is str):
-                        out.append(Request(method, params, id, _GO_JSON))
+                        # jsonrpc1.decode_request inlined: look up, then bind
+                        request = Request(method, params, id, _GO_JSON)
+                        try:
+                            target = request.target = lookup(method)
+                            request.args = _bind_go(target, params)
+                        except ServerError as err:
+                            out.append(Response(request, error=err))
+                            continue
+                        out.append(request)
                         continue
             if type(value) is dict and "jsonrpc" not in value:  # Go's client in other shapes
                 try:
-                    out.append(_decode_go(value, raw))
+                    out.append(_decode_go(value, raw, lookup))
                 except ProtocolError as err:
                     err.completed = out  # Go stops reading at the first undecodable request
                     raise
@@ -100,12 +111,12 @@ class ServerCodec:
             if type(value) is list or (type(value) is dict and value.get("jsonrpc") == "2.0"):
                 self.spoke_v2 = True
             try:
-                out.append(decode(value, raw, self.max_batch_size, self.spoke_v2))
+                out.append(decode(value, raw, lookup, self.max_batch_size, self.spoke_v2))
             except ProtocolError as err:
                 err.completed = out
                 raise
         if broken is not None:
-            if self.spoke_v2 or b'"jsonrpc"' in b"".join(held) + data:
+            if self.spoke_v2 or (isinstance(broken, BrokenValue) and b'"jsonrpc"' in broken.value):
                 out.append(jsonrpc2.parse_error(str(broken)))
             broken.completed = out
             raise broken

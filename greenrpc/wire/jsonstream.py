@@ -41,6 +41,26 @@ _NOT_PARENS_OR_QUOTES = bytes(c for c in range(256) if c not in b'[]{}"')
 _SIGNS = bytes(1 if c == 0x28 else 255 if c == 0x29 else 0 for c in range(256))
 
 
+class BrokenValue(ProtocolError):
+    """The stream broke on a value; ``value`` holds its bytes from its start to where it broke.
+
+    Those bytes are the same however the stream was cut into reads (for a value over the size
+    limit, its first max_message_size bytes), so what a codec makes of them is deterministic.
+    """
+
+    def __init__(self, message: str, value: bytes) -> None:
+        super().__init__(message)
+        self.value = value
+
+
+class _TooDeep(ProtocolError):
+    """Raised by the scanner at the bracket that nests one level too deep."""
+
+    def __init__(self, message: str, position: int) -> None:
+        super().__init__(message)
+        self.position = position
+
+
 def parse(raw: bytes) -> Any:
     """Decode one complete JSON value; raise ProtocolError if it is not valid JSON."""
     try:
@@ -56,6 +76,14 @@ def parse(raw: bytes) -> Any:
         except ValueError as err:
             problem = err
     raise ProtocolError(f"invalid JSON: {problem}")
+
+
+def _parse(raw: bytes) -> Any:
+    """parse, for a value the stream cut out: a failure says which bytes broke it."""
+    try:
+        return parse(raw)
+    except ProtocolError as err:
+        raise BrokenValue(str(err), raw) from None
 
 
 def compact(raw: bytes) -> bytes:
@@ -152,43 +180,48 @@ class JSONStream:
                 break
             if end is None:  # incomplete: keep it and where the scan stopped
                 if size - start > limit:
-                    raise ProtocolError(f"message exceeds {limit} bytes")
+                    raise BrokenValue(f"message exceeds {limit} bytes", buf[start:start + limit])
                 self.pieces, self.buffered, self._state = [buf[start:]], size - start, state
                 break
             if end - start > limit:
-                raise ProtocolError(f"message exceeds {limit} bytes")
+                raise BrokenValue(f"message exceeds {limit} bytes", buf[start:start + limit])
             raw = buf[start:end]
-            out.append((parse(raw), raw))
+            out.append((_parse(raw), raw))
             pos = end
 
     def _continue(self, data: bytes, eof: bool, out: list[tuple[Any, bytes]]) -> Optional[int]:
         """Scan data on from where the held value stopped; its end in data, None if not yet."""
         state = self._state
         assert state is not None
+        limit = self.max_message_size
         if eof:
             if state[0] != SCALAR:
-                raise ProtocolError("stream ended inside a message")
+                raise BrokenValue("stream ended inside a message", b"".join(self.pieces))
             end: Optional[int] = 0  # end of stream ends a number
         elif state[0] == SCALAR:
             end = _SCALAR.match(data).end()  # type: ignore[union-attr]
             if end == len(data):
                 end = None
         else:
-            end, state = scan_on(data, 0, state, self.max_depth)
-        limit = self.max_message_size
+            try:
+                end, state = scan_on(data, 0, state, self.max_depth)
+            except _TooDeep as err:
+                raise BrokenValue(str(err), (b"".join(self.pieces) + data[:err.position])[:limit]
+                                  ) from None
         if end is None:
             self.buffered += len(data)
-            if self.buffered > limit:
-                raise ProtocolError(f"message exceeds {limit} bytes")
             self.pieces.append(data)
+            if self.buffered > limit:
+                raise BrokenValue(f"message exceeds {limit} bytes",
+                                  b"".join(self.pieces)[:limit])
             self._state = state
             return None
         self.pieces.append(data[:end])
         raw = b"".join(self.pieces)
         self.pieces, self.buffered, self._state = [], 0, None
         if len(raw) > limit:
-            raise ProtocolError(f"message exceeds {limit} bytes")
-        out.append((parse(raw), raw))
+            raise BrokenValue(f"message exceeds {limit} bytes", raw[:limit])
+        out.append((_parse(raw), raw))
         return end
 
 
@@ -220,7 +253,10 @@ def find_value(buf: bytes, pos: int, eof: bool = True, max_depth: int = DEFAULT_
         if end == len(buf) and not eof:
             return start, None, (SCALAR, 0, False)  # a number may continue in the next read
         return start, end, None
-    end, state = scan_on(buf, start, (CONTAINER, 0, False), max_depth)
+    try:
+        end, state = scan_on(buf, start, (CONTAINER, 0, False), max_depth)
+    except _TooDeep as err:
+        raise BrokenValue(str(err), buf[start:err.position]) from None
     return start, end, state
 
 
@@ -257,7 +293,7 @@ def scan_on(buf: bytes, pos: int, state: State, max_depth: int
         elif char in b"{[":
             depth += 1
             if depth > max_depth:
-                raise ProtocolError(f"message nests deeper than {max_depth} levels")
+                raise _TooDeep(f"message nests deeper than {max_depth} levels", pos)
         else:
             depth -= 1
             if depth == 0:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from greenrpc.errors import ProtocolError
 from greenrpc.wire import jsonserver
 from greenrpc.wire.jsonstream import JSONStream, compact, member_text
+from tests import services
 
 GOLDEN = [
     (b'{"a":1}\n', [{"a": 1}]),
@@ -136,7 +137,7 @@ def test_a_long_string_in_many_small_pieces_is_scanned_once() -> None:
 
 def test_the_servers_codec_also_reads_a_long_string_in_pieces_in_linear_time() -> None:
     body = b'{"method":"Echo.Str","params":["' + b"x" * 4_000_000 + b'"],"id":1}'
-    codec = jsonserver.ServerCodec(max_message_size=5 << 20)
+    codec = jsonserver.ServerCodec(services.make_server().registry.lookup, max_message_size=5 << 20)
     started = time.perf_counter()
     got = []
     for i in range(0, len(body), 1024):

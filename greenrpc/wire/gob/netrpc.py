@@ -1,4 +1,4 @@
-"""Go's net/rpc on gob streams, for servers and clients (PROTOCOL.md 3.7).
+"""Go's net/rpc on gob streams, for servers and clients (docs/protocol.md 3.7).
 
 Each call is a ``Request`` header value then the argument value; each reply a ``Response``
 header then the result value, or an empty struct when the header carries an error. Headers
@@ -7,12 +7,13 @@ becomes an error reply (server) or a failed call (client), and the stream goes o
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Optional, Protocol, Sequence
+from typing import Any, Optional, Union
 
 from ... import errors
 from ...errors import ProtocolError, RPCError, ServerError
 from ...messages import Dialect, Reply, Request, Response
 from ...schema import ANY, Kind, TypeSpec, spec_of
+from .. import Lookup
 from . import headers
 from .definitions import base_of
 from .encode import WriteStream, infer_spec
@@ -22,39 +23,13 @@ from .stream import DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_TYPES, ReadStream
 GOB = Dialect.GOB
 
 
-class ParamInfo(Protocol):
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def spec(self) -> TypeSpec: ...
-
-    @property
-    def annotated(self) -> bool: ...
-
-
-class MethodInfo(Protocol):
-    """What the server codec needs to know of a registered method."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def params(self) -> Sequence[ParamInfo]: ...
-
-    @property
-    def result_spec(self) -> Optional[TypeSpec]: ...
-
-
-Lookup = Callable[[str], MethodInfo]  # raises ServerError with Go's text for unknown names
-
-
 class ServerCodec:
     """Server side of net/rpc over gob on one connection.
 
     ``lookup`` finds the method a header names, so the argument can be decoded into the type
-    its first parameter declares; the Request then carries the method in ``context``, and its
-    return annotation types the reply.
+    its first parameter declares (Go's server reads the header, finds the method, then reads
+    the body into its argument type); the Request's target then types the reply by its return
+    annotation.
     """
 
     def __init__(self, lookup: Lookup, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
@@ -97,7 +72,7 @@ class ServerCodec:
         except ServerError as err:
             self._discard()  # still registers the definitions the body carries
             return Response(request, error=err)
-        request.context = method
+        request.target = method
         if not method.params:
             self._discard()
             return request
@@ -134,8 +109,14 @@ class ServerCodec:
         elif self.reader.buffered:
             raise ProtocolError("stream ended inside a message", out)
 
-    def encode(self, response: Response) -> bytes:
-        """Encode the reply header and body; a result that cannot be encoded becomes an error."""
+    def encode(self, response: Union[Response, list[Response]]) -> bytes:
+        """Encode the reply header and body; a result that cannot be encoded becomes an error.
+
+        A list (gob has no batches) is encoded reply after reply.
+        """
+        if type(response) is list:
+            return b"".join(map(self.encode, response))
+        assert type(response) is Response
         request = response.request
         out = bytearray()
         self.writer.types.define(headers.RESPONSE, out)  # Go's Response is the first type sent
@@ -160,7 +141,7 @@ class ServerCodec:
     @staticmethod
     def _result_spec(request: Request, result: Any) -> tuple[TypeSpec, Any]:
         """The type to send a result as, and the value to send (None becomes a zero value)."""
-        method = request.context
+        method = request.target
         declared: Optional[TypeSpec] = method.result_spec if method is not None else None
         if declared is not None:
             base = base_of(declared)
