@@ -9,8 +9,10 @@ from __future__ import annotations
 from .client import Call, Client, dial, dial_http
 from .deadline import timeout
 from .errors import CallTimeout, ConnectionClosed, ProtocolError, RPCError, ServerError
+from .limits import Limits
 from .reconnect import Backoff, ReconnectingClient
 from .server import Server, serve
+from .transport import tls_server_context
 
 __version__ = "0.1.0"
 
@@ -20,6 +22,7 @@ __all__ = [
     "CallTimeout",
     "Client",
     "ConnectionClosed",
+    "Limits",
     "ProtocolError",
     "ReconnectingClient",
     "RPCError",
@@ -29,4 +32,5 @@ __all__ = [
     "dial_http",
     "serve",
     "timeout",
+    "tls_server_context",
 ]

@@ -17,16 +17,11 @@ from typing import Any, Callable, Optional, Sequence, Union
 import gevent
 import ujson
 
-from . import bench, describe, health, logs, workers
-from .client import Client, dial, dial_http
-from .limits import Limits
-from .errors import RPCError, ServerError
+from . import Client, Limits, ReconnectingClient, RPCError, Server, ServerError, dial, dial_http
+from . import bench, describe, health, logs, tls_server_context, workers
 from .openrpc import DISCOVER
-from .reconnect import ReconnectingClient
 from .schema import plain
-from .server import DEFAULT_MAX_CONNECTIONS, DEFAULT_STOP_TIMEOUT, Server
-from .transport import tls_server_context
-from .wire import goconnect
+from .server import DEFAULT_MAX_CONNECTIONS, DEFAULT_STOP_TIMEOUT
 
 DEFAULT_LISTEN = "127.0.0.1:8096"
 
@@ -106,6 +101,7 @@ def load(target: str) -> Any:
     return obj
 
 
+TRUE = ("1", "true", "yes", "on")  # what an environment variable says to turn a switch on
 NONE: Any = object()  # an option turned off on purpose ("none"), unlike one not given
 
 
@@ -190,6 +186,8 @@ def command_serve(args: argparse.Namespace) -> int:
         # only: about 180 bytes for every connection. Setting the variable keeps gevent's way.
         gevent.config.track_greenlet_tree = False
     options = server_options(args)
+    if args.access_log or os.environ.get("GREENRPC_ACCESS_LOG", "").strip().lower() in TRUE:
+        options["access_log"] = True
     certfile = args.tls_cert or os.environ.get("GREENRPC_TLS_CERT") or None
     keyfile = args.tls_key or os.environ.get("GREENRPC_TLS_KEY") or None
     if keyfile and not certfile:
@@ -240,6 +238,10 @@ def add_serve(commands: Any) -> None:
     serve.add_argument("--log-level", default=os.environ.get("GREENRPC_LOG_LEVEL", "info"),
                        choices=logs.LEVELS, type=str.lower,
                        help="(env GREENRPC_LOG_LEVEL; default %(default)s)")
+    serve.add_argument("--access-log", action="store_true",
+                       help="log a line when each connection opens and closes: peer, protocol, "
+                            "seconds, bytes (env GREENRPC_ACCESS_LOG=1; default off: at "
+                            "thousands of connections a second it halves the throughput)")
     serve.add_argument("--log-format", default=os.environ.get("GREENRPC_LOG_FORMAT", "text"),
                        choices=logs.FORMATS, type=str.lower,
                        help="json: one JSON object per line (env GREENRPC_LOG_FORMAT; "
@@ -300,8 +302,8 @@ def add_tls_arguments(command: Any) -> None:
 
 def open_client(args: argparse.Namespace) -> Union[Client, ReconnectingClient]:
     if args.http:
-        return dial_http(args.address, path=args.path, timeout=args.timeout,
-                         call_timeout=args.timeout)
+        path = {"path": args.path} if args.path else {}  # else dial_http's: Go's /_goRPC_
+        return dial_http(args.address, timeout=args.timeout, call_timeout=args.timeout, **path)
     return dial(args.address, timeout=args.timeout, codec=args.codec,
                 call_timeout=args.timeout, version=2 if args.v2 else 1, tls=client_tls(args))
 
@@ -351,8 +353,7 @@ def add_call(commands: Any) -> None:
                       help="json: Go's net/rpc/jsonrpc (default); gob: Go's rpc.ServeConn")
     call.add_argument("--http", action="store_true",
                       help="Go's HTTP transport (rpc.DialHTTP): CONNECT, then gob")
-    call.add_argument("--path", default=goconnect.RPC_PATH,
-                      help="the CONNECT path with --http (default %(default)s)")
+    call.add_argument("--path", help="the CONNECT path with --http (default Go's /_goRPC_)")
     call.add_argument("--v2", action="store_true", help="speak JSON-RPC 2.0")
     call.add_argument("--timeout", type=float, default=10.0,
                       help="seconds for the connection and the call (default %(default)s)")

@@ -1,6 +1,6 @@
 """Go's /debug/rpc page for a registry: services, Go signatures and call counts, plus errors and latency.
 
-The HTML keeps the layout of Go's net/rpc debug page (PROTOCOL.md 4.4): a "Service <name>"
+The HTML keeps the layout of Go's net/rpc debug page (docs/protocol.md 4.4): a "Service <name>"
 heading per service, sorted, and a row per method, sorted, with its signature written as Go
 type strings, e.g. ``Multiply(services.ArithRequest, *services.ArithResponse) error``. Functions
 registered on their own are listed under "Functions". The same data is served as JSON.

@@ -31,13 +31,13 @@ V2_BAD_ID = "id must be a string, a number or null"
 V2_EMPTY_BATCH = "empty batch"
 V2_BATCH_LIMIT = "batch of {count} requests exceeds the limit of {limit}"
 
-# Go's exact texts (PROTOCOL.md 1.2, 2.2); clients compare them as opaque strings.
+# Go's exact texts (docs/protocol.md 1.2, 2.2); clients compare them as opaque strings.
 GO_ILL_FORMED = "rpc: service/method request ill-formed: {name}"
 GO_NO_SERVICE = "rpc: can't find service {name}"
 GO_NO_METHOD = "rpc: can't find method {name}"
 GO_MISSING_PARAMS = "jsonrpc: request body missing params"
 GO_PARAMS_NOT_ARRAY = "json: cannot unmarshal {kind} into Go value of type [1]interface {{}}"
-# Go's client turns an empty error string into this text; we never send "" (PROTOCOL.md 2.4).
+# Go's client turns an empty error string into this text; we never send "" (docs/protocol.md 2.4).
 GO_UNSPECIFIED = "unspecified error"
 # greenrpc's own: a method that ran past its timeout (deadline.py); Go has no such bound.
 METHOD_TIMED_OUT = "{name}: no result within {seconds}s, call abandoned"
@@ -64,7 +64,7 @@ class ProtocolError(RPCError):
     """Bytes broke the wire format; the connection cannot continue.
 
     ``completed`` holds the messages that arrived whole before the break: Go still answers
-    them (PROTOCOL.md 2.2), so the reader handles them before it stops.
+    them (docs/protocol.md 2.2), so the reader handles them before it stops.
     """
 
     def __init__(self, message: str, completed: Optional[list[Any]] = None) -> None:

@@ -173,7 +173,7 @@ class Registry:
         method = self.methods.get(name) or self.builtins.get(name)
         if method is not None:
             return method
-        dot = name.rfind(".")  # Go splits at the last dot (PROTOCOL.md 1.1)
+        dot = name.rfind(".")  # Go splits at the last dot (docs/protocol.md 1.1)
         if dot < 0:
             text = errors.GO_ILL_FORMED
         elif name[:dot] not in self.services:

@@ -6,6 +6,7 @@ import os
 import signal
 import socket as stdlib_socket
 import ssl
+import sys
 import threading
 import time
 from email.utils import formatdate
@@ -42,6 +43,8 @@ log = logging.getLogger("greenrpc")
 
 DEFAULT_MAX_CONNECTIONS = 10000
 DEFAULT_STOP_TIMEOUT = 10.0
+_TCP = (stdlib_socket.AF_INET, stdlib_socket.AF_INET6)
+_INHERITS_OPTIONS = sys.platform.startswith("linux")  # accepted sockets copy the listener's
 
 
 def listen(address: Address, backlog: int = 1024, reuse_port: bool = False) -> gsocket.socket:
@@ -92,13 +95,17 @@ class Server:
     gets Go's handshake and then speaks gob, unless ``connect_handler`` takes it instead
     (see greenrpc.http.ConnectHandler). ``tls`` (an ``ssl.SSLContext``, e.g. from
     ``tls_server_context``) makes every connection TLS; the handshake must finish within
-    ``message_timeout``.
+    ``message_timeout``. ``access_log`` logs a line when each connection opens and when it
+    closes (peer, protocol, seconds, bytes; never a payload); it is off by default, since at
+    thousands of short connections a second the two lines cost as much as serving them.
     """
 
     def __init__(self, *, max_connections: int = DEFAULT_MAX_CONNECTIONS, rpc_path: str = "/",
                  connect_handler: Optional[http.ConnectHandler] = None,
-                 tls: Optional[ssl.SSLContext] = None, **limits: Any) -> None:
+                 tls: Optional[ssl.SSLContext] = None, access_log: bool = False,
+                 **limits: Any) -> None:
         self.tls = tls
+        self.access_log = access_log
         self.limits = Limits(**limits)
         self.registry = Registry(self.limits.method_timeout)
         self.max_connections = max_connections
@@ -171,8 +178,10 @@ class Server:
         self._watcher = Watcher(self.gate)
         try:
             for each in (address, *more):
-                stream_server = Listener(listen(each, reuse_port=reuse_port), self.serve_conn,
-                                         spawn=self._pool)
+                sock = listen(each, reuse_port=reuse_port)
+                if sock.family in _TCP:
+                    self._tune(sock)
+                stream_server = Listener(sock, self._serve_accepted, spawn=self._pool)
                 self._stream_servers.append(stream_server)
                 stream_server.start()
         except BaseException:
@@ -236,15 +245,27 @@ class Server:
         for signum in (signal.SIGTERM, signal.SIGINT):
             gevent.signal_handler(signum, on_signal)
 
-    def serve_conn(self, sock: Any, sockaddr: Any = None) -> None:
-        """Serve one connected socket until it closes (StreamServer calls this per connection)."""
+    def _tune(self, sock: Any) -> None:
+        """Nagle off (whole replies go out at once) and TCP keepalive, by the limits."""
+        sock.setsockopt(stdlib_socket.IPPROTO_TCP, stdlib_socket.TCP_NODELAY, 1)
+        limits = self.limits
+        set_keepalive(sock, limits.keepalive_idle, limits.keepalive_interval,
+                      limits.keepalive_count)
+
+    def _serve_accepted(self, sock: Any, sockaddr: Any) -> None:
+        # Linux gives an accepted socket its listening socket's options, tuned in start():
+        # five system calls fewer per connection.
+        self.serve_conn(sock, sockaddr, tuned=_INHERITS_OPTIONS)
+
+    def serve_conn(self, sock: Any, sockaddr: Any = None, tuned: bool = False) -> None:
+        """Serve one connected socket until it closes (the listeners call this per connection).
+
+        tuned: the socket already has its TCP options (see _tune).
+        """
         # A unix socket's peer has no name: the socket file it came in by says the most.
         peer = format_address(sockaddr or sock.getsockname())
-        if sock.family in (stdlib_socket.AF_INET, stdlib_socket.AF_INET6):
-            sock.setsockopt(stdlib_socket.IPPROTO_TCP, stdlib_socket.TCP_NODELAY, 1)
-            limits = self.limits
-            set_keepalive(sock, limits.keepalive_idle, limits.keepalive_interval,
-                          limits.keepalive_count)
+        if not tuned and sock.family in _TCP:
+            self._tune(sock)
         if self.tls is not None:
             try:
                 sock = start_tls(sock, self.tls, self.limits.message_timeout, server_side=True)
@@ -256,7 +277,8 @@ class Server:
         self._accepted += 1
         opened = time.monotonic()
         protocol = "none"
-        log.info("connection from %s opened", peer, extra={"event": "open", "peer": peer})
+        if self.access_log:
+            log.info("connection from %s opened", peer, extra={"event": "open", "peer": peer})
         try:
             first = b"" if self._stopping else transport.recv(self.limits.idle_timeout)
             while len(first) == 1:  # one byte cannot tell a gob length from JSON or HTTP
@@ -274,12 +296,8 @@ class Server:
             received, sent = self._bytes_closed
             self._bytes_closed = (received + transport.bytes_in, sent + transport.bytes_out)
             transport.close()
-            seconds = time.monotonic() - opened
-            log.info("connection from %s closed after %.3fs (%s, %d bytes in, %d out)", peer,
-                     seconds, protocol, transport.bytes_in, transport.bytes_out,
-                     extra={"event": "close", "peer": peer, "protocol": protocol,
-                            "seconds": round(seconds, 6), "bytes_in": transport.bytes_in,
-                            "bytes_out": transport.bytes_out})
+            if self.access_log:
+                _log_closed(peer, protocol, time.monotonic() - opened, transport)
 
     def _serve_http(self, transport: Transport, first: bytes, peer: str) -> None:
         http.serve(transport, first, self._site, peer)
@@ -318,6 +336,14 @@ class Server:
             self.connections.discard(conn)
             read, sent = self._closed_counts
             self._closed_counts = (read + conn.requests, sent + conn.replies)
+
+
+def _log_closed(peer: str, protocol: str, seconds: float, transport: Transport) -> None:
+    log.info("connection from %s closed after %.3fs (%s, %d bytes in, %d out)", peer, seconds,
+             protocol, transport.bytes_in, transport.bytes_out,
+             extra={"event": "close", "peer": peer, "protocol": protocol,
+                    "seconds": round(seconds, 6), "bytes_in": transport.bytes_in,
+                    "bytes_out": transport.bytes_out})
 
 
 def _sockets_patched() -> bool:

@@ -1,4 +1,4 @@
-"""The services Go's captures were taken against (PROTOCOL.md 8), written with greenrpc."""
+"""The services Go's captures were taken against (docs/protocol.md 8), written with greenrpc."""
 from __future__ import annotations
 
 import os

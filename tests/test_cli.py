@@ -184,7 +184,7 @@ def test_serve_on_several_addresses_from_the_environment_with_json_logs(tmp_path
     port = free_port()
     socket_path = tmp_path / "rpc.sock"
     env = dict(os.environ, PYTHONPATH=str(ROOT), GREENRPC_LISTEN=f"127.0.0.1:{port}, unix:{socket_path}",
-               GREENRPC_LOG_FORMAT="json")
+               GREENRPC_LOG_FORMAT="json", GREENRPC_ACCESS_LOG="1")
     process = subprocess.Popen([sys.executable, "-m", "greenrpc", "serve", "tests.services:Arith"],
                                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True)
@@ -203,6 +203,26 @@ def test_serve_on_several_addresses_from_the_environment_with_json_logs(tmp_path
     assert events.count("open") == events.count("close") == 3  # with wait_for_port's probe
     assert events.count("call_failed") == 2
     assert any(f"unix:{socket_path}" in line["message"] for line in lines)
+
+
+def test_connections_are_logged_only_with_access_log(tmp_path: Path) -> None:
+    for flags, lines_per_connection in (([], 0), (["--access-log"], 2)):
+        port = free_port()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "greenrpc", "serve", "tests.services:Arith", *flags,
+             "--listen", f"127.0.0.1:{port}", "--log-format", "json"], cwd=ROOT,
+            env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True)
+        try:
+            wait_for_port(port)
+            for _ in range(3):
+                with greenrpc.dial(f"127.0.0.1:{port}") as client:
+                    client.call("Arith.Multiply", {"A": 2, "B": 3})
+        finally:
+            process.send_signal(signal.SIGTERM)
+            output, _ = process.communicate(timeout=15)
+        events = [json.loads(line).get("event") for line in output.splitlines()]
+        assert events.count("open") == events.count("close") == 4 * lines_per_connection // 2
 
 
 def test_a_listen_flag_wins_over_the_environment(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""Operators' log lines: one per connection opened and closed, JSON when asked, no payloads."""
+"""Operators' log lines: one per failed call, one per connection opened and closed when asked
+(access_log), JSON when asked, no payloads."""
 from __future__ import annotations
 
 import io
@@ -14,6 +15,7 @@ import requests
 
 import greenrpc
 from greenrpc.logs import JSONFormatter
+from tests import services
 
 
 @pytest.fixture
@@ -64,7 +66,26 @@ def test_json_formatter_writes_one_object_per_line_with_extras() -> None:
     assert "ValueError: boom" in out["traceback"]
 
 
-def test_a_line_when_a_connection_opens_and_closes(address: str, json_lines: io.StringIO) -> None:
+def test_a_line_when_a_connection_opens_and_closes(json_lines: io.StringIO) -> None:
+    server = services.make_server(access_log=True)
+    server.start()
+    try:
+        opened_and_closed(server.address, json_lines)
+    finally:
+        server.stop(timeout=5)
+
+
+def test_no_line_per_connection_by_default(address: str, json_lines: io.StringIO) -> None:
+    with greenrpc.dial(address) as client:
+        client.call("Arith.Multiply", {"A": 1, "B": 2})
+    with greenrpc.dial(address) as client:
+        with pytest.raises(greenrpc.ServerError):
+            client.call("Arith.Divide", {"A": 1, "B": 0})
+    wait_for(lambda: any(r.get("event") == "call_failed" for r in records(json_lines)))
+    assert [r.get("event") for r in records(json_lines)] == ["call_failed"]
+
+
+def opened_and_closed(address: str, json_lines: io.StringIO) -> None:
     with greenrpc.dial(address) as client:
         local = "%s:%d" % client.transport.sock.getsockname()[:2]
         client.call("Arith.Multiply", {"A": 123456789, "B": 2})

@@ -1,4 +1,4 @@
-"""Go's HTTP CONNECT handshake for net/rpc (PROTOCOL.md 4): bytes in, answers out, both sides.
+"""Go's HTTP CONNECT handshake for net/rpc (docs/protocol.md 4): bytes in, answers out, both sides.
 
 A Go client sends ``CONNECT /_goRPC_ HTTP/1.0`` and a blank line; the server answers exactly
 ``HTTP/1.0 200 Connected to Go RPC`` and a blank line, and from then on the connection carries

@@ -1,7 +1,7 @@
 """Cut a byte stream into complete JSON values, as Go's streaming json.Decoder reads them.
 
 How this works: the stream is a sequence of JSON values with optional whitespace between them
-(PROTOCOL.md 2.1): glued, split across reads, pretty-printed, newline or not. Most clients end
+(docs/protocol.md 2.1): glued, split across reads, pretty-printed, newline or not. Most clients end
 each value with a newline, and a newline can never sit inside a JSON token or string, so the fast
 path hands each line to ujson: if the line parses, it is exactly one complete value. Anything
 else (a value spread over lines, values glued on one line, no newline yet) goes to a scanner that

@@ -310,7 +310,7 @@ def test_random_and_mutated_streams_never_crash_or_hang() -> None:
 
 
 def test_an_interface_value_continuing_in_the_next_message_survives_any_split() -> None:
-    # Go ends the message after an interface's inline definition (PROTOCOL.md 3.5, "Trap").
+    # Go ends the message after an interface's inline definition (docs/protocol.md 3.5, "Trap").
     capture = next(v for v in vectors("extra_types.json")
                    if v["name"] == "any_struct" and "server_to_client_messages" in v)
     data = bytes.fromhex(capture["server_to_client_hex"])

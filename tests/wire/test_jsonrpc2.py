@@ -214,7 +214,7 @@ def test_batch_limit_answers_each_request_with_its_id() -> None:
 
 
 def test_invalid_json_on_a_go_connection_closes_silently() -> None:
-    # Go's client never sends invalid JSON; Go's server closes without a word (PROTOCOL.md 2.2).
+    # Go's client never sends invalid JSON; Go's server closes without a word (docs/protocol.md 2.2).
     got, broken = run(b'{"method":"Arith.Multiply","params":[{"A":1,"B":2}],"id":1} xyz',
                       registry=services.make_server().registry)
     assert broken and [reply["id"] for reply in got] == [1] and "jsonrpc" not in got[0]
@@ -231,7 +231,7 @@ def test_go_and_v2_requests_share_a_stream() -> None:
                    {"id": 1, "result": None, "error": "divide by zero"}]
 
 
-# Go's captured vectors that PROTOCOL.md 5.1 answers in 2.0 instead: (replies, connection closed).
+# Go's captured vectors that docs/protocol.md 5.1 answers in 2.0 instead: (replies, connection closed).
 ANSWERED_AS_JSONRPC2: dict[str, tuple[list[Any], bool]] = {
     "jsonrpc_2_0_member_ignored": ([ok({"Pro": 56, "Quo": 0, "Rem": 0}, 1)], False),
     "jsonrpc_2_0_named_params": ([err(-32602, 1)], False),  # Multiply takes one struct argument

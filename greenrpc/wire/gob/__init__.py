@@ -1,4 +1,4 @@
-"""Go's gob encoding and net/rpc framing on top of it (PROTOCOL.md 3), pure: bytes in, values out.
+"""Go's gob encoding and net/rpc framing on top of it (docs/protocol.md 3), pure: bytes in, values out.
 
 primitives   numbers and byte strings, the decode cursor and errors
 wiretypes    builtin ids, bootstrap structs, the peer's type definitions

@@ -2,7 +2,7 @@
 
 How this works: for each (wire type id, local TypeSpec) pair a value is first seen with, we build
 an "op": a function reading one value from a Cursor. Building the op is where Go's compatibility
-rules apply (PROTOCOL.md 3.6) and where its error texts come from; the op itself only reads
+rules apply (docs/protocol.md 3.6) and where its error texts come from; the op itself only reads
 bytes. Struct fields are matched by exact name; wire fields without a local counterpart get the
 generic op, which can read any wire type (it is also what ``Any`` and skipped bodies use).
 Ops for structs are cached before their fields are built, so recursive types terminate.
@@ -265,7 +265,7 @@ class Compiler:
 
     def _interface(self, c: Cursor) -> Any:
         # name, then (maybe after inline definitions) the concrete type id, a byte count and the
-        # value encoded as a top-level value (PROTOCOL.md 3.5). An empty name is a nil interface.
+        # value encoded as a top-level value (docs/protocol.md 3.5). An empty name is a nil interface.
         name = read_bytes(c)
         if not name:
             return None

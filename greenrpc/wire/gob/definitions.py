@@ -1,6 +1,6 @@
 """Our side of type definitions: ids for local types and the ``wireType`` messages naming them.
 
-Per stream, ids are handed out from 65 and each type is defined once (PROTOCOL.md 3.3, 3.4).
+Per stream, ids are handed out from 65 and each type is defined once (docs/protocol.md 3.3, 3.4).
 We copy a fresh Go process: ids are allocated in the order Go's type builder visits types (a
 struct before its fields, a slice or map after its elements), definitions are sent outer type
 first, and names follow Go's (a struct's own name; a composite is named only as a struct field).
@@ -121,7 +121,7 @@ class TypeIds:
             self._send(spec.elem, out, pending, names)
 
     def _definition(self, spec: TypeSpec, id: int, name: str) -> bytes:
-        """Encode the wireType value defining spec (field numbers: PROTOCOL.md 3.4)."""
+        """Encode the wireType value defining spec (field numbers: docs/protocol.md 3.4)."""
         common = (b"\x01" + string_bytes(name) + b"\x01" if name else b"\x02") \
             + int_bytes(id) + b"\x00"
         if spec.kind is Kind.STRUCT:

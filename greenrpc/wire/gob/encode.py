@@ -2,7 +2,7 @@
 
 Struct fields holding their zero value are left out, except nested structs and arrays, which Go
 always sends; elements of slices, arrays and maps are always sent; a top-level non-struct value
-goes out as a "singleton" behind a 00 byte (PROTOCOL.md 3.5). Encoders are built once per
+goes out as a "singleton" behind a 00 byte (docs/protocol.md 3.5). Encoders are built once per
 TypeSpec. ``WriteStream`` adds the per-stream part: definitions first, then the value message.
 """
 from __future__ import annotations

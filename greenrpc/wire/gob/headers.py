@@ -25,7 +25,7 @@ class Response:
 
 
 class Empty:
-    """Go's struct{}: the body sent with an error reply (PROTOCOL.md 3.7)."""
+    """Go's struct{}: the body sent with an error reply (docs/protocol.md 3.7)."""
 
 
 REQUEST = spec_of(Request)

@@ -89,7 +89,7 @@ def hashable(value: Any) -> Any:
 
 
 def singleton(inner: Op) -> Op:
-    # A top-level non-struct value is sent as field 0 of an implicit struct (PROTOCOL.md 3.5).
+    # A top-level non-struct value is sent as field 0 of an implicit struct (docs/protocol.md 3.5).
     def op(c: Cursor) -> Any:
         if read_uint(c) != 0:
             raise DecodeError("gob: decode: corrupted data: non-zero delta for singleton")

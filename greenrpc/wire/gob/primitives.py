@@ -1,4 +1,4 @@
-"""Gob's number and byte-string encodings (PROTOCOL.md 3.2), and the decode error they raise."""
+"""Gob's number and byte-string encodings (docs/protocol.md 3.2), and the decode error they raise."""
 from __future__ import annotations
 
 import struct
@@ -31,7 +31,7 @@ class Cursor:
     """A read position inside one message payload.
 
     Values are decoded from ``buf`` starting at ``pos``. ``stream`` lends the next message when an
-    interface value continues past an inline type definition (PROTOCOL.md 3.5), which replaces
+    interface value continues past an inline type definition (docs/protocol.md 3.5), which replaces
     ``buf`` under the decoder's feet, exactly as in Go.
     """
 

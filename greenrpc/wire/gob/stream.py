@@ -1,6 +1,6 @@
 """One incoming gob stream: cut bytes into messages, keep the peer's types, read whole values.
 
-How this works (PROTOCOL.md 3.1): a message is a uint length and that many bytes; it holds either
+How this works (docs/protocol.md 3.1): a message is a uint length and that many bytes; it holds either
 one type definition (a negative id) or one value (a positive id). ``read_value`` reads definitions
 until a value message arrives and decodes it, as Go's ``Decoder.Decode`` does. Messages are
 consumed as they are used: a definition stays registered even if the value after it fails, and

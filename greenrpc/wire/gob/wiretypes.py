@@ -1,6 +1,6 @@
 """The types a gob stream describes: builtin ids, the bootstrap structs, received definitions.
 
-A peer defines each of its types once per stream with a ``wireType`` value (PROTOCOL.md 3.4).
+A peer defines each of its types once per stream with a ``wireType`` value (docs/protocol.md 3.4).
 ``WireType`` is what we keep of such a definition; field and element types stay as ids and are
 looked up only when a value is decoded, since Go sends a struct before the types it refers to.
 """
