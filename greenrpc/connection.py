@@ -84,15 +84,21 @@ class Connection:
         me = getcurrent()
         handover = self.handover
         assert handover is not None
+        transport = self.transport
+        limits = self.limits
         try:
             while True:
                 if self.pending and not self._answer(me):
                     return  # our call blocked: we answer it, another greenlet reads on
-                if self.batch:
-                    self._flush()
                 if self.draining:
                     break
-                data = handover.read(me, self._recv)
+                try:
+                    data = handover.read(me, transport, limits.idle_timeout
+                                         if self.deadline is None else self._time_left())
+                except TimeoutError:
+                    if self.deadline is None and handover.inflight:
+                        continue  # quiet, but calls are still running: not idle
+                    raise
                 if data is None:
                     return  # the first greenlet reads from here on
                 self._feed(data)
@@ -104,21 +110,13 @@ class Connection:
             log.exception("closing %s after an internal error", self.peer)
         self._finish()
 
-    def _recv(self) -> bytes:
-        """The next bytes, within the message or idle timeout; b"" at end of stream."""
-        while True:
-            if self.deadline is None:
-                timeout = self.limits.idle_timeout
-            else:
-                timeout = self.deadline - time.monotonic()
-                if timeout <= 0:
-                    raise TimeoutError("request not complete in time")
-            try:
-                return self.transport.recv(timeout, wait_first=True)
-            except TimeoutError:
-                if self.deadline is None and self.handover and self.handover.inflight:
-                    continue  # quiet, but calls are still running: not idle
-                raise
+    def _time_left(self) -> float:
+        """Seconds until the request in progress must be complete (slowloris)."""
+        assert self.deadline is not None
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("request not complete in time")
+        return left
 
     def _feed(self, data: bytes) -> None:
         try:
@@ -194,12 +192,17 @@ class Connection:
                 self._flush()
                 size = 0
         self.pending = ()
+        count = len(batch)
+        if count:  # the replies of one read go out with one send (_flush, inlined)
+            data = batch[0] if count == 1 else b"".join(batch)
+            batch.clear()
+            self.transport.write(data, count)
         return True
 
     def _flush(self) -> None:
         batch = self.batch
-        if batch:
-            count = len(batch)
+        count = len(batch)
+        if count:
             data = batch[0] if count == 1 else b"".join(batch)
             batch.clear()
             self.transport.write(data, count)

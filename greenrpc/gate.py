@@ -28,7 +28,10 @@ class Gate:
         self._waiters: deque[Event] = deque()
 
     def starting(self, readers: int) -> None:
-        """readers are inside calls this hub turn; each may block and take a slot."""
+        """readers are inside calls this hub turn; each may block and take a slot.
+
+        (Told only when it may fill the gate: below that, full stays False either way.)
+        """
         self._starting = readers
         if readers + self.count >= self.limit:
             self.full = True
@@ -45,7 +48,9 @@ class Gate:
     def settle(self) -> None:
         """The hub has looked at every reader that started a call: each blocked or returned."""
         self._starting = 0
-        self._update()
+        self.full = full = self.count >= self.limit
+        if self._waiters and not full:
+            self._waiters.popleft().set()
 
     def _update(self) -> None:
         self.full = self.count + self._starting >= self.limit

@@ -22,7 +22,7 @@ A reader is in one of three states, changed only here:
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Protocol
 
 import gevent
 from gevent.event import Event
@@ -30,6 +30,12 @@ from gevent.event import Event
 from .gate import Gate
 
 IDLE, CALLING, PARKED = 0, 1, 2  # plain ints: compared on every call
+
+
+class Reading(Protocol):
+    """What a reader reads from (transport.Transport)."""
+
+    def recv(self, timeout: Optional[float], wait_first: bool) -> bytes: ...
 
 
 class TakeBack(BaseException):
@@ -59,7 +65,9 @@ class Watcher:
         if not watched:
             self._loop.run_callback(self.check)
         watched.append(handover)
-        gate.starting(len(watched))
+        handover.watched = True
+        if len(watched) + gate.count >= gate.limit:  # each reader in a call may take a slot
+            gate.starting(len(watched))
         return True
 
     def check(self) -> None:
@@ -67,7 +75,9 @@ class Watcher:
         watched, self._watched = self._watched, []
         gate = self.gate
         for handover in watched:
-            if handover.checked(self.spawn):
+            handover.watched = False
+            if handover.state == CALLING and handover.lead is not None:
+                handover.hand_over(self.spawn)
                 gate.enter()
         gate.settle()
 
@@ -104,10 +114,8 @@ class HandOver:
         Telling the watcher once per hub turn is enough: a reader only adds to the count of
         calls in flight when a call blocks, and then the hub has looked at it.
         """
-        if not self.watched:
-            if not self.watcher.watch(self):
-                return False
-            self.watched = True
+        if not self.watched and not self.watcher.watch(self):
+            return False
         self.state = CALLING
         return True
 
@@ -124,17 +132,14 @@ class HandOver:
             return True
         return False
 
-    def checked(self, spawn: Callable[..., Any]) -> bool:
-        """The watcher's look, from the hub: True if the reader blocked in a call and was replaced."""
-        self.watched = False
-        if self.state != CALLING or self.lead is None:
-            return False
+    def hand_over(self, spawn: Callable[..., Any]) -> None:
+        """From the watcher's check: the reader blocked in its call; a new one reads on."""
+        assert self.lead is not None
         self.inflight += 1
         if self._changed is None:
             self._changed = Event()
         self.state = IDLE
         self.reader = spawn(self.lead)
-        return True
 
     def call_done(self) -> None:
         """A call that left its reader has answered (or failed to)."""
@@ -150,8 +155,9 @@ class HandOver:
             changed.clear()
             changed.wait()
 
-    def read(self, me: Any, recv: Callable[[], bytes]) -> Optional[bytes]:
-        """Run recv as the reader; None if me must stop reading (the first greenlet reads now)."""
+    def read(self, me: Any, transport: Reading, timeout: Optional[float]) -> Optional[bytes]:
+        """Read as the reader (see Transport.recv); None if me must stop reading, since the
+        first greenlet reads from now on."""
         if self.wants_back and me is not self.first:
             self.wants_back = False
             self.reader = self.first
@@ -159,7 +165,7 @@ class HandOver:
             return None
         self.state = PARKED
         try:
-            return recv()
+            return transport.recv(timeout, True)
         except TakeBack:
             return None
         finally:

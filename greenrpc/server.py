@@ -15,7 +15,6 @@ from typing import Any, Callable, Optional
 import gevent
 from gevent import socket as gsocket
 from gevent.event import Event
-from gevent.pool import Pool
 from gevent.server import StreamServer
 
 from . import http
@@ -24,7 +23,7 @@ from .errors import ConnectionClosed
 from .gate import Gate
 from .handover import Watcher
 from .limits import Limits
-from .listener import Listener
+from .listener import Connections, Listener
 from .metrics import Metrics
 from .registry import Registry
 from .stats import Traffic
@@ -120,7 +119,7 @@ class Server:
                                lambda: not self._stopping, rpc_path,
                                connect_handler or self._serve_connect)
         self._stream_servers: list[StreamServer] = []
-        self._pool: Optional[Pool] = None
+        self._connections = Connections(max_connections)
         self._watcher: Optional[Watcher] = None
         self._stopped = Event()
         self._stopping = False
@@ -174,14 +173,13 @@ class Server:
         """
         if self._stream_servers:
             raise RuntimeError("the server is already started")
-        self._pool = Pool(self.max_connections)
         self._watcher = Watcher(self.gate)
         try:
             for each in (address, *more):
                 sock = listen(each, reuse_port=reuse_port)
                 if sock.family in _TCP:
                     self._tune(sock)
-                stream_server = Listener(sock, self._serve_accepted, spawn=self._pool)
+                stream_server = Listener(sock, self._serve_accepted, self._connections)
                 self._stream_servers.append(stream_server)
                 stream_server.start()
         except BaseException:
@@ -224,12 +222,12 @@ class Server:
             conn.stop()
         for transport in list(self._transports):
             transport.shutdown_read()
-        if self._pool is not None and not self._pool.join(timeout):
+        if not self._connections.join(timeout):
             log.warning("stop: %d connections still busy after %ss, closing them",
-                        len(self._pool), timeout)
+                        len(self._connections), timeout)
             for transport in list(self._transports):
                 transport.close()
-            self._pool.kill(timeout=1)
+            self._connections.kill(timeout=1)
         read, sent = self.call_counts()
         log.info("stopped: %d requests read, %d replies sent", read, sent)
         self._stopped.set()

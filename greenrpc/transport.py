@@ -18,7 +18,7 @@ from .errors import ConnectionClosed
 
 DEFAULT_WRITE_TIMEOUT = 30.0
 DEFAULT_MAX_PENDING_WRITE = 4 << 20
-RECV_SIZE = 65536
+RECV_SIZE = 16384
 LINGER = 5.0  # seconds a closing connection waits for the peer to take our last replies
 
 try:  # Linux: SIOCOUTQ, bytes sent and not yet acknowledged
@@ -166,8 +166,17 @@ class Transport:
                 with gevent.Timeout(timeout, TimeoutError):
                     data: bytes = self.sock.recv(RECV_SIZE)
             else:
-                if wait_first:
-                    self._wait(self.sock._read_event, timeout)
+                if wait_first:  # _wait, inlined: this is every read's path
+                    watcher = self.sock._read_event
+                    watcher.start(getcurrent().switch)
+                    try:
+                        if timeout is None:
+                            self._hub.switch()
+                        else:
+                            with gevent.Timeout(timeout, TimeoutError):
+                                self._hub.switch()
+                    finally:
+                        watcher.stop()
                 while True:
                     try:
                         data = raw.recv(RECV_SIZE)

@@ -20,6 +20,17 @@ from tests.support import connect, read_lines
 LINGER_RESET = b"\x01\x00\x00\x00\x00\x00\x00\x00"  # SO_LINGER on, 0 s: close sends a reset
 
 
+class Source:
+    """Bytes to read: recv waits until the test gives some."""
+
+    def __init__(self) -> None:
+        self.bytes = gevent.event.AsyncResult()
+
+    def recv(self, timeout: Optional[float], wait_first: bool) -> bytes:
+        data: bytes = self.bytes.get(timeout=timeout)
+        return data
+
+
 class Reader:
     """A connection's reading side as the tests drive it: a log of what each greenlet did."""
 
@@ -27,12 +38,12 @@ class Reader:
         self.first = getcurrent()
         self.handover = HandOver(watcher, self.lead, self.first)
         self.started: list[Any] = []     # new readers the watcher spawned
-        self.bytes = gevent.event.AsyncResult()  # what a parked read returns
+        self.source = Source()
         self.read_results: list[Optional[bytes]] = []
 
     def lead(self) -> None:
         self.started.append(getcurrent())
-        self.read_results.append(self.handover.read(getcurrent(), self.bytes.get))
+        self.read_results.append(self.handover.read(getcurrent(), self.source, None))
 
     def call(self, body: Callable[[], Any]) -> bool:
         """Run body as an inline call; the after_call answer."""

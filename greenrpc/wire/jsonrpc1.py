@@ -132,13 +132,20 @@ def encode_response(response: Response) -> bytes:
     """Encode a response in Go's shape: id, result, error, compact, one newline."""
     error = response.error
     if error is None:
+        result = response.result
+        target = response.request.target
         try:  # the usual result inline; result_text decides None, NaN and unencodable ones
-            result = json_result(response)
+            if target is not None and target.encode_result is not None and result is not None:
+                result = target.encode_result(result)  # json_result's usual case, inlined
+            else:
+                result = json_result(response)
             body = _dumps(result)
         except ServerError as err:
             error = err
         except (TypeError, OverflowError):
             body = "NaN"
+        except Exception as err:  # a result the declared type cannot describe
+            error = ServerError(str(err) or type(err).__name__, errors.INTERNAL_ERROR)
         if error is None and (result is None or "NaN" in body or "Infinity" in body):
             try:
                 body = result_text(result)

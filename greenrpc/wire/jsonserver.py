@@ -16,6 +16,8 @@ from __future__ import annotations
 from operator import itemgetter
 from typing import Any, Union
 
+import ujson
+
 from .. import errors
 from ..errors import ProtocolError, ServerError
 from ..messages import Batch, Dialect, Request, Response
@@ -29,6 +31,7 @@ _decode_go = jsonrpc1.decode_request
 _encode_go = jsonrpc1.encode_response
 _bind_go = jsonrpc1.bind
 _go_members = itemgetter("method", "params", "id")
+_loads = ujson.loads
 
 
 def decode(value: Any, raw: bytes, lookup: Lookup, max_batch_size: int, v2_fallback: bool
@@ -58,50 +61,73 @@ def encode(response: Union[Response, list[Response]]) -> bytes:
     return jsonrpc2.encode_batch(response)  # type: ignore[arg-type]
 
 
-class ServerCodec:
-    """One JSON connection's requests in both dialects, decided value by value."""
+class ServerCodec(JSONStream):
+    """One JSON connection's requests in both dialects, decided value by value.
 
-    __slots__ = ("lookup", "stream", "max_batch_size", "spoke_v2")  # one per connection
+    It is the connection's JSON stream (it cuts the bytes into values), with a fast path for
+    the usual read: whole lines that are each a Go request of the usual shape (three members,
+    a string method, params an array, an integer or string id) become bound Requests in one
+    loop. From the first line that is anything else, the stream's general path takes over.
+    """
+
+    __slots__ = ("lookup", "max_batch_size", "spoke_v2")  # one per connection: no __dict__ each
 
     def __init__(self, lookup: Lookup, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
                  max_batch_size: int = jsonrpc2.DEFAULT_MAX_BATCH_SIZE,
                  max_depth: int = DEFAULT_MAX_DEPTH) -> None:
+        super().__init__(max_message_size, max_depth)
         self.lookup = lookup
-        self.stream = JSONStream(max_message_size, max_depth)
         self.max_batch_size = max_batch_size
         self.spoke_v2 = False  # this connection has sent a 2.0 request or batch
 
-    @property
-    def buffered(self) -> int:
-        return self.stream.buffered
+    def feed(self, data: bytes) -> list[Message]:  # type: ignore[override]
+        out: list[Message] = []
+        pos = 0
+        if self._state is None:  # no value in progress: whole lines can be read on their own
+            limit = min(self.max_message_size, self.max_depth)  # too short to nest too deep
+            lookup = self.lookup
+            append = out.append
+            for line in data.split(b"\n")[:-1]:
+                if len(line) > limit:
+                    break
+                try:
+                    value = _loads(line)
+                    method, params, id = _go_members(value)
+                except (ValueError, KeyError, TypeError):
+                    break
+                if len(value) != 3 or type(method) is not str or type(params) is not list \
+                        or not (type(id) is int or type(id) is str):
+                    break
+                # jsonrpc1.decode_request, inlined: look the method up, then bind params
+                request = Request(method, params, id, _GO_JSON)
+                try:
+                    target = request.target = lookup(method)
+                    first = target.params
+                    if len(first) == 1:  # jsonrpc1.bind's usual case, inlined
+                        try:
+                            request.args = [first[0].convert(params[0] if params else None)]
+                        except Exception:
+                            request.args = _bind_go(target, params)  # says what is wrong
+                    else:
+                        request.args = _bind_go(target, params)
+                except ServerError as err:
+                    append(Response(request, error=err))
+                else:
+                    append(request)
+                pos += len(line) + 1
+            if pos == len(data) and data:
+                return out
+        return self._feed_values(data[pos:] if pos else data, out)
 
-    def feed(self, data: bytes) -> list[Message]:
+    def _feed_values(self, data: bytes, out: list[Message]) -> list[Message]:
+        """The general path: any values, any framing, either dialect."""
         try:
-            pairs, broken = self.stream.feed(data), None
+            pairs, broken = JSONStream.feed(self, data), None
         except ProtocolError as err:
             pairs, broken = err.completed, err
-        out: list[Message] = []
         lookup = self.lookup
         for value, raw in pairs:
-            if type(value) is dict and len(value) == 3:  # Go's client, the hot path
-                try:
-                    method, params, id = _go_members(value)
-                except KeyError:
-                    pass  # other members: one of the cases below
-                else:
-                    if type(method) is str and type(params) is list \
-                            and (type(id) is int or type(id) is str):
-                        # jsonrpc1.decode_request inlined: look up, then bind
-                        request = Request(method, params, id, _GO_JSON)
-                        try:
-                            target = request.target = lookup(method)
-                            request.args = _bind_go(target, params)
-                        except ServerError as err:
-                            out.append(Response(request, error=err))
-                            continue
-                        out.append(request)
-                        continue
-            if type(value) is dict and "jsonrpc" not in value:  # Go's client in other shapes
+            if type(value) is dict and "jsonrpc" not in value:  # Go's client
                 try:
                     out.append(_decode_go(value, raw, lookup))
                 except ProtocolError as err:
