@@ -34,12 +34,11 @@ def main() -> int:
     for case, (flood, chunked) in CASES.items():
         for kind in ("go", "greenrpc"):
             runs = [fairness(kind, args.duration, flood, chunked) for _ in range(args.runs)]
-
-            def median(key: str) -> float:
-                return float(statistics.median(run[key] for run in runs))
-            print(f"| {case} | {kind} | {median('p50_us') / 1000:.1f} | "
-                  f"{median('p99_us') / 1000:.1f} | {median('max_us') / 1000:.1f} | "
-                  f"{median('flood_replies_per_s'):,.0f} |", flush=True)
+            p50, p99, most, replies = (float(statistics.median(run[key] for run in runs))
+                                       for key in ("p50_us", "p99_us", "max_us",
+                                                   "flood_replies_per_s"))
+            print(f"| {case} | {kind} | {p50 / 1000:.1f} | {p99 / 1000:.1f} | "
+                  f"{most / 1000:.1f} | {replies:,.0f} |", flush=True)
     return 0
 
 
