@@ -38,7 +38,7 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=5.0)
     args = parser.parse_args()
     build_dir = Path(tempfile.mkdtemp(prefix="greenrpc-cpu-"))
-    binaries = {name: build_go(name, build_dir) for name in ("loadgen", "jsonserver")}
+    binaries = {name: build_go(name, build_dir) for name in ("loadgen", "jsonserver", "connload")}
     print(f"{'':4s} {'server':9s} {'calls/s':>9s} {'core used':>9s} {'user µs':>8s} "
           f"{'system µs':>9s} {'total µs':>8s}   per call")
     for scenario in args.scenarios.split(","):
@@ -49,7 +49,7 @@ def main() -> int:
                 user0, system0 = cpu_seconds(server.process.pid)
                 started = time.monotonic()
                 # No warm-up outside the window: the CPU counted and the calls counted match.
-                summary = load(binaries["loadgen"], server.address, conns, depth, args.duration,
+                summary = load(binaries, server, conns, depth, args.duration,
                                warmup=0)
                 elapsed = time.monotonic() - started
                 user1, system1 = cpu_seconds(server.process.pid)

@@ -17,8 +17,21 @@ from .. import Lookup
 from . import headers
 from .definitions import base_of
 from .encode import WriteStream, infer_spec
-from .primitives import DecodeError, EncodeError, NeedMore
+from .primitives import (
+    Cursor,
+    DecodeError,
+    EncodeError,
+    NeedMore,
+    int_bytes,
+    read_int,
+    read_uint,
+    string_bytes,
+    uint_bytes,
+)
 from .stream import DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_TYPES, ReadStream
+from .wiretypes import STRING, UINT, WireKind
+
+GO_HEADER = (("ServiceMethod", STRING), ("Seq", UINT))  # Go's rpc.Request, as its client defines it
 
 GOB = Dialect.GOB
 
@@ -38,6 +51,9 @@ class ServerCodec:
         self.reader = ReadStream(max_message_size, max_types)
         self.writer = WriteStream()
         self._header: Optional[headers.Request] = None  # read; its argument has not arrived
+        self._header_prefix = b""  # a header value's first bytes: the id of Go's header type
+        self._response_prefix = b""  # the same for our replies' header, once it is defined
+        self._method_fields: dict[str, bytes] = {}  # registered names as a header's field 0
 
     @property
     def buffered(self) -> int:
@@ -50,10 +66,7 @@ class ServerCodec:
         try:
             while self._header is not None or self.reader.buffered:  # (raising costs more)
                 if self._header is None:
-                    try:
-                        self._header = self.reader.read_value(headers.REQUEST)
-                    except DecodeError as err:  # Go stops reading without a reply
-                        raise ProtocolError(f"bad request header: {err}") from None
+                    self._header = self._read_header()
                 out.append(self._read_call(self._header))
                 self._header = None
         except NeedMore:
@@ -64,6 +77,54 @@ class ServerCodec:
         if not data:
             self._end(out)
         return out
+
+    def _read_header(self) -> headers.Request:
+        header = self._usual_header()
+        if header is not None:
+            return header
+        try:
+            value: headers.Request = self.reader.read_value(headers.REQUEST)
+        except DecodeError as err:  # Go stops reading without a reply
+            raise ProtocolError(f"bad request header: {err}") from None
+        return value
+
+    def _usual_header(self) -> Optional[headers.Request]:
+        """Go's header as Go's client defines it, read by hand: {ServiceMethod string; Seq
+        uint} (docs/protocol.md 3.7). None for anything else, which read_value then reads (or
+        refuses with Go's text); NeedMore if the header has not fully arrived."""
+        reader = self.reader
+        buf, end = reader.next_message()
+        prefix = self._header_prefix
+        if not prefix or not buf.startswith(prefix):
+            cursor = Cursor(buf, 0, reader)
+            try:
+                wire = reader.types.get(read_int(cursor))
+            except (DecodeError, IndexError):
+                return None
+            if wire is None or wire.kind is not WireKind.STRUCT or wire.fields != GO_HEADER:
+                return None
+            prefix = self._header_prefix = buf[:cursor.pos]
+        pos, field, method, seq = len(prefix), -1, "", 0
+        try:
+            while delta := buf[pos]:  # field deltas are 1 or 2 here: one byte each
+                pos += 1
+                field += delta
+                if field == 0 and buf[pos] < 0x80:  # a name under 128 bytes
+                    size = buf[pos]
+                    method = buf[pos + 1:pos + 1 + size].decode("utf-8", "surrogateescape")
+                    pos += 1 + size
+                elif field == 1:
+                    cursor = Cursor(buf, pos, reader)
+                    seq = read_uint(cursor)
+                    pos = cursor.pos
+                else:
+                    return None
+        except (DecodeError, IndexError):
+            return None
+        if pos + 1 != len(buf):  # the struct's end marker is the message's last byte
+            return None
+        reader.skip_to(end)
+        return headers.Request(method, seq)
 
     def _read_call(self, header: headers.Request) -> Any:
         request = Request(header.ServiceMethod, [], header.Seq, GOB)
@@ -119,7 +180,10 @@ class ServerCodec:
         assert type(response) is Response
         request = response.request
         out = bytearray()
-        self.writer.types.define(headers.RESPONSE, out)  # Go's Response is the first type sent
+        prefix = self._response_prefix
+        if not prefix:  # Go's Response is the first type a reply stream defines
+            header_id, _ = self.writer.types.define(headers.RESPONSE, out)
+            prefix = self._response_prefix = int_bytes(header_id)
         body = bytearray()
         error = response.error
         if error is None:
@@ -133,8 +197,25 @@ class ServerCodec:
             text = error.message or errors.GO_UNSPECIFIED  # "" would read as success in Go
         else:
             text = ""
-        self.writer.write_value(headers.Response(request.method, request.id, text),
-                                headers.RESPONSE, out)
+        # The header, as write_value would write it: fields 0-2, those with zero values left out.
+        header = bytearray(prefix)
+        field = -1
+        if request.method:
+            method = self._method_fields.get(request.method)
+            if method is None:
+                method = b"\x01" + string_bytes(request.method)
+                if request.target is not None:  # a registered name: few, so kept
+                    self._method_fields[request.method] = method
+            header += method
+            field = 0
+        if request.id:
+            header += uint_bytes(1 - field) + uint_bytes(request.id)
+            field = 1
+        if text:
+            header += uint_bytes(2 - field) + string_bytes(text)
+        header.append(0)
+        out += uint_bytes(len(header))
+        out += header
         out += body
         return bytes(out)
 

@@ -77,6 +77,15 @@ class ReadStream:
                 continue
             return self._read(id, spec, cursor, end)
 
+    def next_message(self) -> tuple[bytes, int]:
+        """The payload of the message at the read position and where it ends, not consumed;
+        NeedMore if it has not fully arrived (for readers of fixed shapes: see skip_to)."""
+        return self._message(self._start)
+
+    def skip_to(self, end: int) -> None:
+        """Consume everything before end, the end of a message next_message returned."""
+        self._start = end
+
     def _read(self, id: int, spec: TypeSpec, cursor: Cursor, end: int) -> Any:
         self._value_end = end
         self._value_size = len(cursor.buf)
