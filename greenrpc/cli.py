@@ -186,8 +186,6 @@ def command_serve(args: argparse.Namespace) -> int:
         # only: about 180 bytes for every connection. Setting the variable keeps gevent's way.
         gevent.config.track_greenlet_tree = False
     options = server_options(args)
-    if args.access_log or os.environ.get("GREENRPC_ACCESS_LOG", "").strip().lower() in TRUE:
-        options["access_log"] = True
     certfile = args.tls_cert or os.environ.get("GREENRPC_TLS_CERT") or None
     keyfile = args.tls_key or os.environ.get("GREENRPC_TLS_KEY") or None
     if keyfile and not certfile:
@@ -199,6 +197,8 @@ def command_serve(args: argparse.Namespace) -> int:
             raise SystemExit(f"greenrpc: TLS certificate {certfile}: {err}") from None
     count = worker_count(args)
     server = build_server(args.targets, options)
+    if args.access_log or os.environ.get("GREENRPC_ACCESS_LOG", "").strip().lower() in TRUE:
+        server.access_log = True  # a logging switch: a ready Server takes it too
     grace = args.grace if args.grace is not None else \
         float(os.environ.get("GREENRPC_GRACE") or DEFAULT_STOP_TIMEOUT)
     if count == 1:

@@ -29,7 +29,8 @@ class Supervisor:
         self.log = tempfile.TemporaryFile("w+")  # a pipe nobody reads would fill and block
         self.process = subprocess.Popen(
             [sys.executable, "-m", "greenrpc", "serve", target,
-             "--listen", self.address, "--workers", str(workers), "--grace", "5"],
+             "--listen", self.address, "--workers", str(workers), "--grace", "5",
+             "--access-log"],
             cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=self.log,
             stderr=subprocess.STDOUT)
         if wait:

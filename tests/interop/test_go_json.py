@@ -28,7 +28,12 @@ def test_go_jsonrpc_client_calls_greenrpc(address: str) -> None:
     assert seen["concurrent_calls"] == 10000 and seen["concurrent_bad"] == 0
     assert seen["after"] == 42 and seen["after_err"] == ""
     assert seen["wrong_reply_type"].startswith("reading body json: cannot unmarshal object")
-    assert seen["after_wrong_type"] == "connection is shut down"  # Go's client, not greenrpc
+    # Go's client then gives up the connection (client.go input()); the next call sees that as
+    # "connection is shut down", or, if it was sent before the reader finished shutting the
+    # client down (a race inside Go's client), as the reader's own error.
+    assert seen["after_wrong_type"] in ("connection is shut down",
+                                        "json: cannot unmarshal object into Go value of type "
+                                        "string")
 
 
 def test_go_client_survives_a_method_returning_none(address: str, tmp_path) -> None:
