@@ -228,6 +228,7 @@ class Server:
             for transport in list(self._transports):
                 transport.close()
             self._connections.kill(timeout=1)
+        self._connections.release()
         read, sent = self.call_counts()
         log.info("stopped: %d requests read, %d replies sent", read, sent)
         self._stopped.set()
