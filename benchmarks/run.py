@@ -87,6 +87,7 @@ class Server:
                          "--listen", address, "--max-connections", str(FD_HARD_LIMIT)],
             "go": [str(binaries["jsonserver"]), "-addr", address],
             "naive": [sys.executable, str(HERE / "naive_server.py"), address],
+            "hand": [sys.executable, str(HERE / "handwritten_server.py"), address],
         }
         self.log = tempfile.TemporaryFile()  # a pipe nobody reads would block its logging
         self.process = subprocess.Popen(["taskset", "-c", SERVER_CORE, *commands[kind]], env=env,
