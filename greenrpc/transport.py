@@ -18,7 +18,7 @@ from .errors import ConnectionClosed
 
 DEFAULT_WRITE_TIMEOUT = 30.0
 DEFAULT_MAX_PENDING_WRITE = 4 << 20
-RECV_SIZE = 16384
+RECV_SIZE = 65536
 LINGER = 5.0  # seconds a closing connection waits for the peer to take our last replies
 
 try:  # Linux: SIOCOUTQ, bytes sent and not yet acknowledged
@@ -120,15 +120,17 @@ class Transport:
     us buffer without bound. A send that makes no progress for write_timeout closes the socket.
     """
 
-    __slots__ = ("sock", "write_timeout", "max_pending_write", "_raw", "_hub", "_queue",
+    __slots__ = ("sock", "write_timeout", "max_pending_write", "recv_size", "_raw", "_hub", "_queue",
                  "_queued", "_queued_messages", "_flushing", "_drained", "closed", "bytes_in",
                  "bytes_out", "messages_out")  # one per connection: no __dict__ each
 
     def __init__(self, sock: Any, write_timeout: Optional[float] = DEFAULT_WRITE_TIMEOUT,
-                 max_pending_write: int = DEFAULT_MAX_PENDING_WRITE) -> None:
+                 max_pending_write: int = DEFAULT_MAX_PENDING_WRITE, recv_size: int = RECV_SIZE
+                 ) -> None:
         self.sock = sock
         self.write_timeout = write_timeout
         self.max_pending_write = max_pending_write
+        self.recv_size = recv_size  # the most one recv returns
         # A plain gevent socket exposes its non-blocking OS socket and its io watchers; using them
         # directly skips a layer per call. Anything else (TLS) goes through its own methods, with
         # the socket's own timeout off: the reader and the writers share that one attribute, so
@@ -164,7 +166,7 @@ class Transport:
                 if wait_first:
                     gevent.sleep(0)
                 with gevent.Timeout(timeout, TimeoutError):
-                    data: bytes = self.sock.recv(RECV_SIZE)
+                    data: bytes = self.sock.recv(self.recv_size)
             else:
                 if wait_first:  # _wait, inlined: this is every read's path
                     watcher = self.sock._read_event
@@ -179,7 +181,7 @@ class Transport:
                         watcher.stop()
                 while True:
                     try:
-                        data = raw.recv(RECV_SIZE)
+                        data = raw.recv(self.recv_size)
                         break
                     except BlockingIOError:
                         self._wait(self.sock._read_event, timeout)

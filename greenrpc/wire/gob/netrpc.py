@@ -13,7 +13,7 @@ from ... import errors
 from ...errors import ProtocolError, RPCError, ServerError
 from ...messages import Dialect, Reply, Request, Response
 from ...schema import ANY, Kind, TypeSpec, spec_of
-from .. import Lookup
+from .. import Incoming, Lookup
 from . import headers
 from .definitions import base_of
 from .encode import WriteStream, infer_spec
@@ -59,9 +59,9 @@ class ServerCodec:
     def buffered(self) -> int:
         return self.reader.buffered + (self._header is not None)
 
-    def feed(self, data: bytes) -> list[Any]:
+    def feed(self, data: bytes) -> list[Incoming]:
         """Return the calls (and immediate error replies) the bytes completed; b"" is EOF."""
-        out: list[Any] = []
+        out: list[Incoming] = []
         self.reader.feed(data)
         try:
             while self._header is not None or self.reader.buffered:  # (raising costs more)
@@ -126,7 +126,7 @@ class ServerCodec:
         reader.skip_to(end)
         return headers.Request(method, seq)
 
-    def _read_call(self, header: headers.Request) -> Any:
+    def _read_call(self, header: headers.Request) -> Union[Request, Response]:
         request = Request(header.ServiceMethod, [], header.Seq, GOB)
         try:
             method = self.lookup(header.ServiceMethod)
@@ -157,7 +157,7 @@ class ServerCodec:
         except DecodeError:
             pass  # Go ignores why a discarded body failed
 
-    def _end(self, out: list[Any]) -> None:
+    def _end(self, out: list[Incoming]) -> None:
         if self._header is not None:
             header, self._header = self._header, None
             request = Request(header.ServiceMethod, [], header.Seq, GOB)
