@@ -2,8 +2,8 @@
 
 How this works: the wrapper starts a gevent timer in the greenlet running the call. When it
 fires, gevent raises ``gevent.Timeout`` inside the call at the point where it is blocked; the
-call's ``finally`` blocks run, and the caller gets an error reply. The takeover gives a call
-that blocks its own greenlet, and the timer belongs to that greenlet, so it works for calls
+call's ``finally`` blocks run, and the caller gets an error reply. The hand-over gives a call
+that blocks its own greenlet (handover.py), and the timer belongs to that greenlet, so it works for calls
 running inline and handed over alike. A call that never blocks (a busy loop) cannot be
 interrupted this way: greenlets are cooperative.
 """
