@@ -16,9 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-import gevent
-from gevent.lock import Semaphore
-
+from . import runtime as runtimes
 from .errors import ConnectionClosed, ProtocolError, RPCError
 
 if TYPE_CHECKING:
@@ -71,7 +69,8 @@ class ReconnectingClient:
         self.call_timeout = call_timeout
         self.name = name  # the address, for log lines and errors
         self._client: Optional[Client] = None
-        self._dialing = Semaphore()
+        self.runtime = runtimes.current()
+        self._dialing = self.runtime.lock()
         self._failures = 0             # consecutive failed attempts to connect
         self._next_attempt = 0.0       # monotonic time before which none is made
         self._last_error: Optional[RPCError] = None
@@ -90,11 +89,11 @@ class ReconnectingClient:
         if client is not None and not client.closed:
             # A server that drained and closed has sent its FIN already; noticing it here
             # keeps a call from being written to a connection that cannot answer it.
-            if not client.transport.peer_closed():
+            if not client.peer_closed():
                 return client
             client.close()
         deadline = None if timeout is None else time.monotonic() + timeout
-        with self._dialing:  # one greenlet dials; the others find its connection afterwards
+        with self._dialing:  # one caller dials; the others find its connection afterwards
             while True:
                 if self._closed:
                     raise ConnectionClosed("client closed")
@@ -106,7 +105,7 @@ class ReconnectingClient:
                     raise ConnectionClosed(f"reconnect {self.name}: gave up within {timeout}s; "
                                            f"last error: {self._last_error}")
                 if wait > 0:
-                    gevent.sleep(wait)
+                    self.runtime.sleep(wait)
                 try:
                     self._client = self._dial()
                 except RPCError:
@@ -132,8 +131,13 @@ class ReconnectingClient:
     def go(self, method: str, params: Any = None, *, result_type: Any = None,
            params_type: Any = None, timeout: Any = _UNSET) -> Call:
         """Send a call on the current connection (reconnecting first if it is down)."""
-        client = self.current(self.call_timeout if timeout is _UNSET else timeout)
-        return client.go(method, params, result_type=result_type, params_type=params_type)
+        if timeout is _UNSET:
+            timeout = self.call_timeout
+        deadline = None if timeout is None else time.monotonic() + timeout
+        client = self.current(timeout)
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        return client.go(method, params, result_type=result_type, params_type=params_type,
+                         timeout=left)
 
     def call(self, method: str, params: Any = None, *, timeout: Any = _UNSET,
              result_type: Any = None, params_type: Any = None, idempotent: bool = False,
@@ -154,10 +158,8 @@ class ReconnectingClient:
             attempts -= 1
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             try:
-                call = self.go(method, params, result_type=result_type, params_type=params_type,
-                               timeout=left)
-                left = None if deadline is None else max(0.0, deadline - time.monotonic())
-                return call.get(left)
+                return self.go(method, params, result_type=result_type,
+                               params_type=params_type, timeout=left).get()
             except ConnectionClosed as err:
                 if attempts <= 0 or self._closed or (deadline is not None
                                                      and time.monotonic() >= deadline):
