@@ -168,6 +168,11 @@ class Client:
     def closed(self) -> bool:
         return self._table.closed is not None
 
+    @property
+    def pending(self) -> int:
+        """How many calls wait for their reply."""
+        return len(self._table.pending)
+
     def go(self, method: str, params: Any = None, *, result_type: Any = None,
            params_type: Any = None, timeout: Any = _UNSET) -> Call:
         """Send a call and return at once; Call.get() waits for the result.
@@ -322,6 +327,7 @@ class Client:
                     left = None if deadline == math.inf else deadline - time.monotonic()
                     if (left is not None and left <= 0) or \
                             not self.transport.wait_writable(left):
+                        self._expire()  # the calls that timed out say so, the others lose
                         self._lose(ConnectionClosed(
                             "write timed out: the server took no more bytes before every call "
                             "that wrote them had timed out"))

@@ -57,6 +57,12 @@ class Method:
         self.calls = 0   # times the method ran (Go counts calls that returned an error too)
         self.errors = 0  # times it raised
         self.latency = Latency(LATENCY_BUCKETS)  # seconds in the method (JSON: and its encoding)
+        if inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function):
+            raise TypeError(
+                f"{name} is an async def: greenrpc runs each call as plain blocking code in a "
+                "greenlet (as Go runs it in a goroutine) and would only get an unawaited "
+                "coroutine back; write it with def (blocking I/O yields under gevent), and "
+                "call async code from it with asyncio.run(...) if you must")
         try:
             signature = inspect.signature(function)
             hints = typing.get_type_hints(function, include_extras=True)

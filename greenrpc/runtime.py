@@ -25,6 +25,7 @@ from gevent.event import Event as GeventEvent
 from gevent.hub import Hub, get_hub
 from gevent.lock import Semaphore
 
+HANDOVER_TIMEOUT = 5.0  # seconds another thread waits for the owning hub to run its close()
 _get_ident: Callable[[], int] = monkey.get_original("_thread", "get_ident")
 _allocate_lock: Callable[[], Any] = monkey.get_original("_thread", "allocate_lock")
 
@@ -177,7 +178,15 @@ class GeventRuntime:
         if _get_ident() == self.thread:
             function()
         else:  # close() from another thread: hand it to the hub that owns the client
-            self.hub.loop.run_callback_threadsafe(function)
+            done = Latch()
+
+            def run() -> None:
+                try:
+                    function()
+                finally:
+                    done.set()
+            self.hub.loop.run_callback_threadsafe(run)
+            done.wait(HANDOVER_TIMEOUT)  # bounded: that hub may have stopped running
 
 
 class Latch:

@@ -6,6 +6,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -118,3 +119,64 @@ def self_signed_certificate(directory: Path, host: str = "127.0.0.1") -> tuple[P
                                           serialization.PrivateFormat.PKCS8,
                                           serialization.NoEncryption()))
     return certfile, keyfile
+
+
+# Peers in processes of their own, for tests whose process must not be monkey-patched -------
+
+GREENRPC_PEER = """
+from gevent import monkey; monkey.patch_all()
+import sys
+import gevent
+from greenrpc.transport import tls_server_context
+from tests import services
+tls = tls_server_context(sys.argv[2], sys.argv[3]) if len(sys.argv) > 3 else None
+server = services.make_server(tls=tls)
+print(server.start(sys.argv[1]), flush=True)
+gevent.wait()
+"""
+
+
+class Peer:
+    """A server process that prints its addresses, one a line, then serves until stopped."""
+
+    def __init__(self, args: list[str], lines: int = 1, env: Optional[dict[str, str]] = None
+                 ) -> None:
+        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, env=env,
+                                        cwd=str(ROOT))
+        assert self.process.stdout is not None
+        self.addresses = [self.process.stdout.readline().strip() for _ in range(lines)]
+        if not all(self.addresses):
+            self.stop()
+            raise AssertionError(f"{args[0]} did not print its address")
+        self.address = self.addresses[0]
+
+    def kill(self) -> None:
+        """Die at once, as a crashed server does: connections end without replies."""
+        self.process.kill()
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.kill()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+    def __enter__(self) -> Peer:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+def greenrpc_peer(tls: Optional[tuple[Path, Path]] = None) -> Peer:
+    """greenrpc serving tests/services.py (Arith, Slow.Sleep, Echo) in a gevent process."""
+    args = [sys.executable, "-c", GREENRPC_PEER, "127.0.0.1:0"]
+    if tls is not None:
+        args += [str(tls[0]), str(tls[1])]
+    return Peer(args, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+
+
+def go_peer(name: str) -> Peer:
+    """Go's own server: "jsonserver" (jsonrpc.ServeConn) or "gobserver" (rpc.ServeConn on the
+    first address, rpc.HandleHTTP on the second), each with Arith and Slow.Sleep."""
+    return Peer([str(go_binary(name))], lines=2 if name == "gobserver" else 1)
