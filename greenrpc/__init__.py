@@ -2,10 +2,12 @@
 
 Register an object, serve it, and Go's jsonrpc client, a PHP script or netcat can call its
 methods over JSON on TCP. Importing greenrpc patches nothing; entry points call
-``gevent.monkey.patch_all()`` first.
+``gevent.monkey.patch_all()`` first. ``greenrpc.dial`` calls from gevent or from threads,
+``greenrpc.aio.dial`` from asyncio.
 """
 from __future__ import annotations
 
+from . import aio
 from .client import Call, Client, dial, dial_http
 from .deadline import timeout
 from .errors import CallTimeout, ConnectionClosed, ProtocolError, RPCError, ServerError
@@ -15,6 +17,7 @@ from .server import Server, serve
 __version__ = "0.1.0"
 
 __all__ = [
+    "aio",
     "Backoff",
     "Call",
     "CallTimeout",

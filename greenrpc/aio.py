@@ -147,6 +147,8 @@ class AsyncClient(asyncio.Protocol):
         self._room: Optional[asyncio.Future[None]] = None  # while writing is paused
         self._paused = False
         self._unsent_deadline = -math.inf  # the latest deadline of a call with bytes unsent
+        self._outbox: list[bytes] = []      # requests of this turn of the loop, not yet written
+        self._outbox_deadline = -math.inf
         self._closed_event = asyncio.Event()
         self._handshake: Optional[asyncio.Future[None]] = None  # Go's CONNECT, for dial_http
         self._head = b""
@@ -238,12 +240,23 @@ class AsyncClient(asyncio.Protocol):
     # Writing -------------------------------------------------------------------------------
 
     def _write(self, data: bytes, deadline: Optional[float]) -> None:
+        # Requests written in one turn of the loop (the callers its previous replies woke) go
+        # out with one write at the end of it, not one system call each.
+        self._outbox.append(data)
+        self._outbox_deadline = max(self._outbox_deadline,
+                                    math.inf if deadline is None else deadline)
+        if len(self._outbox) == 1:
+            self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        outbox, deadline = self._outbox, self._outbox_deadline
+        self._outbox, self._outbox_deadline = [], -math.inf
         transport = self.transport
-        assert transport is not None
-        transport.write(data)
+        if not outbox or transport is None or self._table.closed is not None:
+            return
+        transport.write(outbox[0] if len(outbox) == 1 else b"".join(outbox))
         if transport.get_write_buffer_size():
-            self._unsent_deadline = max(self._unsent_deadline,
-                                        math.inf if deadline is None else deadline)
+            self._unsent_deadline = max(self._unsent_deadline, deadline)
         else:
             self._unsent_deadline = -math.inf
         self._schedule()

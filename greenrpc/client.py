@@ -69,8 +69,9 @@ class Call:
         if not done.is_set():
             client = self.client
             client.runtime.check()
-            if timeout is _UNSET:
-                wait = None if self.deadline is None else self.deadline - time.monotonic()
+            if timeout is _UNSET:  # the client's timer fails the call at its deadline
+                wait = None if self.deadline is None or client._call_at is not None \
+                    else self.deadline - time.monotonic()
                 shown = self.timeout
             else:
                 wait = shown = timeout
@@ -162,6 +163,15 @@ class Client:
         self._sending = False                # a caller or the flusher is sending
         self._room = self.runtime.event()    # set while the queue is under max_pending_write
         self._room.set()
+        # Greenlets take turns: requests written in one turn of the hub (the callers its
+        # previous replies woke) go out with one send at the end of it, not one send each.
+        self._defer = self.runtime.defer
+        # Where the runtime has cheap timers (gevent), one timer at the earliest deadline fails
+        # calls that ran out of time, and nobody else needs a timer; with threads the reader
+        # waits for the socket until that deadline instead.
+        self._call_at = self.runtime.call_at
+        self._timer: Any = None
+        self._timer_at = math.inf
         self.runtime.spawn(self._read_replies, "greenrpc client reader")
 
     @property
@@ -191,6 +201,8 @@ class Client:
         table = self._table
         self._send(lambda: table.start(call, params, result_type, params_type, deadline),
                    deadline, method, timeout)
+        if deadline is not None and deadline < self._timer_at and self._call_at is not None:
+            self._arm(deadline)
         return call
 
     def call(self, method: str, params: Any = None, *, timeout: Any = _UNSET,
@@ -225,6 +237,8 @@ class Client:
                 call.deadline = deadline
         self._send(lambda: self._table.start_batch(entries, deadline), deadline, "batch",
                    self.call_timeout)
+        if deadline is not None and deadline < self._timer_at and self._call_at is not None:
+            self._arm(deadline)
 
     def _deadline(self) -> Optional[float]:
         timeout = self.call_timeout
@@ -268,6 +282,10 @@ class Client:
                         self._enqueue(data, deadline)
                         return
                     self._sending = True
+                    if self._defer is not None:  # gevent: one send for this turn's requests
+                        self._enqueue(data, deadline)
+                        self._defer(self._send_queue)
+                        return
                     break
                 self._room.clear()
             if not self._room.wait(None if deadline is None else deadline - time.monotonic()):
@@ -302,6 +320,13 @@ class Client:
                 data, queue_deadline = self._take_queue()
                 deadline = None if queue_deadline == math.inf else queue_deadline
         self.runtime.spawn(self._flush, "greenrpc client flusher")
+
+    def _send_queue(self) -> None:
+        with self._lock:
+            if not self._queue:  # lost meanwhile
+                return
+            data, deadline = self._take_queue()
+        self._send_now(data, None if deadline == math.inf else deadline)
 
     def _take_queue(self) -> tuple[bytes, float]:
         queue, deadline = self._queue, self._queue_deadline
@@ -346,7 +371,7 @@ class Client:
             while table.closed is None:
                 data = transport.recv()
                 if data is None:
-                    deadline = table.next_deadline()
+                    deadline = None if self._call_at is not None else table.next_deadline()
                     wait = None if deadline is None else deadline - time.monotonic()
                     if (wait is not None and wait <= 0) or not transport.wait_readable(wait):
                         self._expire()
@@ -354,9 +379,10 @@ class Client:
                 with lock:
                     outcomes = table.feed(data)
                 _resolve(outcomes)
-                deadline = table.next_deadline()
-                if deadline is not None and deadline <= time.monotonic():
-                    self._expire()
+                if self._call_at is None:
+                    deadline = table.next_deadline()
+                    if deadline is not None and deadline <= time.monotonic():
+                        self._expire()
         except OSError as err:
             self._lose(ConnectionClosed(f"read failed: {err}"))
         except Exception as err:  # a bug here must fail the calls, not leave them waiting
@@ -369,6 +395,20 @@ class Client:
             outcomes = self._table.expire(time.monotonic())
         _resolve(outcomes)
 
+    def _arm(self, when: float) -> None:
+        assert self._call_at is not None
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = when
+        self._timer = self._call_at(when, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer, self._timer_at = None, math.inf
+        self._expire()
+        deadline = self._table.next_deadline()
+        if deadline is not None and self._table.closed is None:
+            self._arm(deadline)
+
     def _lose(self, reason: RPCError) -> None:
         """End the connection: every pending call fails with reason (the first reason wins)."""
         with self._lock:
@@ -376,6 +416,9 @@ class Client:
             self._queue, self._queued = [], 0
         self.transport.close()
         self._room.set()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer, self._timer_at = None, math.inf
         _resolve(outcomes)
 
 

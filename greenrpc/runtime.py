@@ -60,6 +60,14 @@ class Runtime(Protocol):
 
     def spawn(self, function: Callable[[], None], name: str) -> None: ...
 
+    # Run a function that never waits once the callers running now have had their turn;
+    # None where callers run in parallel (threads), so there is no turn to wait for.
+    defer: Optional[Callable[[Callable[[], None]], Any]]
+
+    # Run a function that never waits at a monotonic time; returns something to cancel() it.
+    # None where a waiting thread can time out at no extra cost (the reader does it then).
+    call_at: Optional[Callable[[float, Callable[[], None]], Any]]
+
     def sleep(self, seconds: float) -> None: ...
 
     def create_connection(self, sockaddr: Any, family: int, timeout: Optional[float]) -> Any: ...
@@ -110,6 +118,13 @@ class GeventRuntime:
     def __init__(self) -> None:
         self.hub = get_hub()
         self.thread = _get_ident()
+        self.defer: Optional[Callable[[Callable[[], None]], Any]] = self.hub.loop.run_callback
+        self.call_at: Optional[Callable[[float, Callable[[], None]], Any]] = self._call_at
+
+    def _call_at(self, when: float, function: Callable[[], None]) -> Any:
+        timer = self.hub.loop.timer(max(0.0, when - time.monotonic()))
+        timer.start(function)
+        return _Timer(timer)
 
     def check(self) -> None:
         if _get_ident() != self.thread:
@@ -189,6 +204,16 @@ class GeventRuntime:
             done.wait(HANDOVER_TIMEOUT)  # bounded: that hub may have stopped running
 
 
+class _Timer:
+    __slots__ = ("watcher",)
+
+    def __init__(self, watcher: Any) -> None:
+        self.watcher = watcher
+
+    def cancel(self) -> None:
+        self.watcher.close()
+
+
 class Latch:
     """A one-shot Signal for threads: a lock held until set, the cheapest wake-up CPython has."""
 
@@ -215,6 +240,8 @@ class ThreadRuntime:
     """OS threads, no gevent involved."""
 
     name = "threads"
+    defer: Optional[Callable[[Callable[[], None]], Any]] = None
+    call_at: Optional[Callable[[float, Callable[[], None]], Any]] = None
 
     def check(self) -> None:
         return None
