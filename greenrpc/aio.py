@@ -165,9 +165,19 @@ class AsyncClient(asyncio.Protocol):
     async def call(self, method: str, params: Any = None, *, timeout: Any = _UNSET,
                    result_type: Any = None, params_type: Any = None) -> Any:
         """Call method and return its result (raises ServerError with the server's text)."""
-        call = await self.go(method, params, result_type=result_type, params_type=params_type,
-                             timeout=timeout)
-        return await call.get()
+        if self._paused:
+            return await (await self.go(method, params, result_type=result_type,
+                                        params_type=params_type, timeout=timeout)).get()
+        # What go() then get() do, in one coroutine: this is the hot path.
+        self._check_loop()
+        call = self._start(method, params, result_type, params_type,
+                           self.call_timeout if timeout is _UNSET else timeout)
+        try:
+            result = await call.future
+        except asyncio.CancelledError:
+            self._forget(call)  # whoever cancelled us no longer wants the reply
+            raise
+        return convert(result, call.result_type)
 
     async def go(self, method: str, params: Any = None, *, result_type: Any = None,
                  params_type: Any = None, timeout: Any = _UNSET) -> AsyncCall:
@@ -176,11 +186,16 @@ class AsyncClient(asyncio.Protocol):
         self._check_loop()
         if timeout is _UNSET:
             timeout = self.call_timeout
+        if self._paused:
+            await self._wait_for_room(None if timeout is None else time.monotonic() + timeout,
+                                      method, timeout)
+        return self._start(method, params, result_type, params_type, timeout)
+
+    def _start(self, method: str, params: Any, result_type: Any, params_type: Any,
+               timeout: Optional[float]) -> AsyncCall:
         deadline = None if timeout is None else time.monotonic() + timeout
         call = AsyncCall(self, method, None if self.codec.decodes_results else result_type,
                          timeout, deadline)
-        if self._paused:
-            await self._wait_for_room(deadline, method, timeout)
         self._write(self._table.start(call, params, result_type, params_type, deadline),
                     deadline)
         return call
