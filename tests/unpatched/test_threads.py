@@ -135,12 +135,15 @@ def test_close_from_another_thread_fails_pending_calls(target: Target) -> None:
 def test_reconnects_after_the_server_restarts() -> None:
     peer = greenrpc_peer()
     try:
-        client = greenrpc.dial(peer.address, reconnect=True, call_timeout=10)
+        client = greenrpc.dial(peer.address, reconnect=greenrpc.Backoff(initial=0.02),
+                               call_timeout=10)
         with client:
             assert multiply(client, 2, 3) == 6
+            lost = client.go("Slow.Sleep", SleepArgs(5000, "lost"))
+            assert multiply(client, 2, 3) == 6  # the slow call is in flight
             peer.stop()  # killed
             with pytest.raises(greenrpc.ConnectionClosed):
-                multiply(client, 2, 3)  # lost with its connection, not idempotent
+                lost.get()  # lost with its connection: it is not repeated
             peer = restart_on(peer.address)
             with ThreadPoolExecutor(4) as pool:
                 results = list(pool.map(lambda n: client.call(
