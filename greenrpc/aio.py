@@ -217,9 +217,15 @@ class AsyncClient(asyncio.Protocol):
     async def _send_batch(self, entries: list[tuple[str, Any, Optional[AsyncCall]]]) -> None:
         self._check_loop()
         deadline = self._deadline()
-        if self._paused:
-            await self._wait_for_room(deadline, "batch", self.call_timeout)
-        self._write(self._table.start_batch(entries, deadline), deadline)
+        try:
+            if self._paused:
+                await self._wait_for_room(deadline, "batch", self.call_timeout)
+            self._write(self._table.start_batch(entries, deadline), deadline)
+        except RPCError as err:  # not sent: its calls fail with the reason, not wait for it
+            for _, _, call in entries:
+                if call is not None:
+                    call._resolve(None, err)
+            raise
 
     def close(self) -> None:
         """Close the connection; pending calls fail with ConnectionClosed."""

@@ -235,8 +235,14 @@ class Client:
         for _, _, call in entries:
             if call is not None:
                 call.deadline = deadline
-        self._send(lambda: self._table.start_batch(entries, deadline), deadline, "batch",
-                   self.call_timeout)
+        try:
+            self._send(lambda: self._table.start_batch(entries, deadline), deadline, "batch",
+                       self.call_timeout)
+        except RPCError as err:  # not sent: its calls fail with the reason, not wait for it
+            for _, _, call in entries:
+                if call is not None:
+                    call._resolve(None, err)
+            raise
         if deadline is not None and deadline < self._timer_at and self._call_at is not None:
             self._arm(deadline)
 
