@@ -149,6 +149,7 @@ class AsyncClient(asyncio.Protocol):
         self._unsent_deadline = -math.inf  # the latest deadline of a call with bytes unsent
         self._outbox: list[bytes] = []      # requests of this turn of the loop, not yet written
         self._outbox_deadline = -math.inf
+        self._corked = False
         self._closed_event = asyncio.Event()
         self._handshake: Optional[asyncio.Future[None]] = None  # Go's CONNECT, for dial_http
         self._head = b""
@@ -261,13 +262,18 @@ class AsyncClient(asyncio.Protocol):
     # Writing -------------------------------------------------------------------------------
 
     def _write(self, data: bytes, deadline: Optional[float]) -> None:
-        # Requests written in one turn of the loop (the callers its previous replies woke) go
-        # out with one write at the end of it, not one system call each.
+        # The tasks that one read of replies wakes write their next requests in one turn of
+        # the loop; those go out with one write at the end of it (the write is "corked" until
+        # then), not one system call each. Any other request is written at once.
         self._outbox.append(data)
         self._outbox_deadline = max(self._outbox_deadline,
                                     math.inf if deadline is None else deadline)
-        if len(self._outbox) == 1:
-            self._loop.call_soon(self._flush)
+        if not self._corked:
+            self._flush()
+
+    def _uncork(self) -> None:
+        self._corked = False
+        self._flush()
 
     def _flush(self) -> None:
         outbox, deadline = self._outbox, self._outbox_deadline
@@ -315,7 +321,11 @@ class AsyncClient(asyncio.Protocol):
         if self._handshake is not None:
             self._read_handshake(data)
             return
-        _resolve(self._table.feed(data))
+        outcomes = self._table.feed(data)
+        _resolve(outcomes)
+        if len(outcomes) > 1 and not self._corked:
+            self._corked = True
+            self._loop.call_soon(self._uncork)  # after the tasks just woken
         self._schedule()
         if self._table.closed is not None:
             self._lose(self._table.closed)

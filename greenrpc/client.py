@@ -163,9 +163,11 @@ class Client:
         self._sending = False                # a caller or the flusher is sending
         self._room = self.runtime.event()    # set while the queue is under max_pending_write
         self._room.set()
-        # Greenlets take turns: requests written in one turn of the hub (the callers its
-        # previous replies woke) go out with one send at the end of it, not one send each.
+        # Greenlets take turns: the callers that one read of replies wakes write their next
+        # requests in one turn of the hub, and those go out with one send at the end of it
+        # (the write is "corked" until then). Any other request is sent before go() returns.
         self._defer = self.runtime.defer
+        self._corked = False
         # Where the runtime has cheap timers (gevent), one timer at the earliest deadline fails
         # calls that ran out of time, and nobody else needs a timer; with threads the reader
         # waits for the socket until that deadline instead.
@@ -284,14 +286,10 @@ class Client:
             with self._lock:
                 if self._queued <= self.max_pending_write or self._table.closed is not None:
                     data = start()  # raises if the connection has closed
-                    if self._sending:
+                    if self._sending or self._corked:
                         self._enqueue(data, deadline)
                         return
                     self._sending = True
-                    if self._defer is not None:  # gevent: one send for this turn's requests
-                        self._enqueue(data, deadline)
-                        self._defer(self._send_queue)
-                        return
                     break
                 self._room.clear()
             if not self._room.wait(None if deadline is None else deadline - time.monotonic()):
@@ -327,10 +325,13 @@ class Client:
                 deadline = None if queue_deadline == math.inf else queue_deadline
         self.runtime.spawn(self._flush, "greenrpc client flusher")
 
-    def _send_queue(self) -> None:
+    def _uncork(self) -> None:
+        """Send what the callers woken by one read of replies wrote, with one send."""
         with self._lock:
-            if not self._queue:  # lost meanwhile
+            self._corked = False
+            if self._sending or not self._queue:  # the flusher has it, or lost meanwhile
                 return
+            self._sending = True
             data, deadline = self._take_queue()
         self._send_now(data, None if deadline == math.inf else deadline)
 
@@ -385,6 +386,9 @@ class Client:
                 with lock:
                     outcomes = table.feed(data)
                 _resolve(outcomes)
+                if len(outcomes) > 1 and self._defer is not None and not self._corked:
+                    self._corked = True
+                    self._defer(self._uncork)  # runs after the callers just woken
                 if self._call_at is None:
                     deadline = table.next_deadline()
                     if deadline is not None and deadline <= time.monotonic():

@@ -60,7 +60,7 @@ class Runtime(Protocol):
 
     def spawn(self, function: Callable[[], None], name: str) -> None: ...
 
-    # Run a function that never waits once the callers running now have had their turn;
+    # Run a function that never waits once the callers woken so far have had their turn;
     # None where callers run in parallel (threads), so there is no turn to wait for.
     defer: Optional[Callable[[Callable[[], None]], Any]]
 
