@@ -230,8 +230,8 @@ class HTTPConnection:
         if isinstance(message, Response):  # an invalid request, answered by the codec
             return Answer(400, JSON, jsonserver.encode(message))
         if isinstance(message, Batch):
-            data = jsonserver.encode(run_batch(message, self.dispatch,
-                                               site.limits.max_inflight))
+            data = jsonserver.encode(run_batch(message, self.dispatch, site.limits.max_inflight),
+                                     site.limits.max_batch_reply_size)
         else:
             data = jsonserver.encode(self.dispatch(message))
         return Answer(200, JSON, data) if data else Answer(204)

@@ -284,7 +284,7 @@ class Server:
 
     def _serve_json(self, transport: Transport, first: bytes, peer: str) -> None:
         codec = jsonserver.ServerCodec(self.limits.max_message_size, self.limits.max_batch_size,
-                                       self.limits.max_depth)
+                                       self.limits.max_depth, self.limits.max_batch_reply_size)
         self._serve_codec(codec, transport, first, peer)
 
     def _serve_gob(self, transport: Transport, first: bytes, peer: str) -> None:
