@@ -68,6 +68,23 @@ def is_open(sock: socket.socket, wait: float = 0.2) -> bool:
     return False
 
 
+def splits(data: bytes, under: int = 16384 - 100) -> dict[str, list[bytes]]:
+    """The same bytes cut in the ways a head has slipped past a limit: whole, just under the
+    limit (16 KiB) then the rest, the blank line cut in two, in 1000-byte reads, byte by byte."""
+    def cut(*at: int) -> list[bytes]:
+        edges = [0, *at, len(data)]
+        return [data[a:b] for a, b in zip(edges, edges[1:])]
+    return {"whole": [data], "under-then-rest": cut(under),
+            "blank-line-cut": cut(len(data) - 2), "1000s": cut(*range(1000, len(data), 1000)),
+            "bytes": cut(*range(1, len(data)))}
+
+
+def connect_head(size: int) -> bytes:
+    """A CONNECT head of exactly size bytes, blank line included."""
+    start = b"CONNECT /_goRPC_ HTTP/1.0\nX-Pad: "
+    return start + b"p" * (size - len(start) - 2) + b"\n\n"
+
+
 def go_binary(name: str) -> Path:
     """Build tests/interop/go/<name>/main.go once per test run; return the binary."""
     if name in _BUILT:
