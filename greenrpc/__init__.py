@@ -11,6 +11,7 @@ from .client import Call, Client, dial, dial_http
 from .deadline import timeout
 from .errors import CallTimeout, ConnectionClosed, ProtocolError, RPCError, ServerError
 from .reconnect import Backoff, ReconnectingClient
+from .registry import expose
 from .server import Server, serve
 
 __version__ = "0.1.0"
@@ -28,6 +29,7 @@ __all__ = [
     "ServerError",
     "dial",
     "dial_http",
+    "expose",
     "serve",
     "timeout",
 ]

@@ -9,7 +9,7 @@ import ssl
 import threading
 import time
 from email.utils import formatdate
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 import gevent
 from gevent import socket as gsocket
@@ -120,9 +120,14 @@ class Server:
         self._handlers = {"json": self._serve_json, "gob": self._serve_gob,
                           "http": self._serve_http}
 
-    def register(self, obj: Any, name: Optional[str] = None) -> None:
-        """Expose obj's public methods as "Name.Method" (Name defaults to its class name)."""
-        self.registry.register(obj, name)
+    def register(self, obj: Any, name: Optional[str] = None, *,
+                 include: Iterable[str] = ()) -> None:
+        """Expose obj's methods as "Name.Method" (Name defaults to its class name).
+
+        Exposed are the public methods defined by obj's class itself and any marked
+        @greenrpc.expose; include names more (a base class's method, a staticmethod).
+        """
+        self.registry.register(obj, name, include=include)
 
     def register_function(self, function: Callable[..., Any], name: Optional[str] = None) -> None:
         """Expose one function under name (default: its __name__)."""
