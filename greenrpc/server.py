@@ -293,7 +293,8 @@ class Server:
         self._serve_codec(codec, transport, first, peer)
 
     def _serve_gob(self, transport: Transport, first: bytes, peer: str) -> None:
-        codec = gob.ServerCodec(self.registry.lookup, self.limits.max_message_size)
+        codec = gob.ServerCodec(self.registry.lookup, self.limits.max_message_size,
+                                max_type_memory=self.limits.max_gob_type_memory)
         self._serve_codec(codec, transport, first, peer)
 
     def _serve_connect(self, transport: Transport, first: bytes, peer: str) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import time
 from typing import Any, Iterator
@@ -320,3 +321,38 @@ def test_a_batch_reply_past_max_batch_reply_size_becomes_errors(make: Any, trans
     refused = [r for r in replies if "error" in r]
     assert len(ok) == 9 and all(r["result"] == list(range(20000)) for r in ok)
     assert len(refused) == 11 and {r["error"]["code"] for r in refused} == {-32001}
+
+
+def gob_definition(id: int, fields: int) -> bytes:
+    """A gob message defining type id as a struct of that many fields, each named F<n>."""
+    from greenrpc.wire.gob.primitives import int_bytes, message, string_bytes, uint_bytes
+    listing = b"".join(b"\x01" + string_bytes(f"F{i}") + b"\x01\x04\x00" for i in range(fields))
+    return message(int_bytes(-id) + b"\x03\x02" + uint_bytes(fields) + listing + b"\x00\x00")
+
+
+@pytest.mark.parametrize("attack", ["a million empty fields", "definitions past the budget"])
+def test_gob_type_definitions_past_their_budget_close_the_connection(
+        make: Any, attack: str, caplog: pytest.LogCaptureFixture) -> None:
+    import tracemalloc
+
+    from greenrpc.wire.gob.primitives import int_bytes, message, uint_bytes
+    server = make()
+    if attack == "a million empty fields":  # the probe's 4 MiB definition held 290 MB
+        data = message(int_bytes(-65) + b"\x03\x02" + uint_bytes(1 << 20) + b"\x00" * (1 << 20)
+                       + b"\x00\x00")
+    else:  # each of 1500 fields fits in the 1 MiB budget, two do not
+        data = b"".join(gob_definition(id, 1500) for id in range(65, 73))
+    tracemalloc.start()
+    try:
+        with caplog.at_level(logging.INFO, logger="greenrpc"), \
+                connect(server.address) as sock:
+            sock.sendall(data)
+            assert read_until_closed(sock) == b""
+            still_serves(server.address)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * len(data) + (4 << 20)  # the message itself; not 70-290 bytes per field
+    reasons = [r.getMessage() for r in caplog.records if "bad message" in r.getMessage()]
+    assert len(reasons) == 1 and ("gob struct definition of 1048576 fields" in reasons[0]
+                                  or "gob type definitions exceed their budget" in reasons[0])

@@ -16,27 +16,35 @@ from typing import Any
 from ...errors import ProtocolError
 from ...schema import ANY, TypeSpec
 from .decode import Compiler
+from .peertypes import DEFAULT_MAX_FIELDS, DEFAULT_MAX_TYPE_MEMORY, TypeBudget
 from .primitives import BAD_UINT, END_OF_DATA, Cursor, DecodeError, NeedMore, read_int, read_uint
-from .wiretypes import FIRST_USER_ID, WIRE_TYPE, WireType, from_definition
+from .wiretypes import FIRST_USER_ID, WireType
 
 DEFAULT_MAX_MESSAGE_SIZE = 4 << 20
 DEFAULT_MAX_TYPES = 10000
 
 
 class ReadStream:
-    """The receiving side of one gob stream; one per connection direction."""
+    """The receiving side of one gob stream; one per connection direction.
+
+    max_type_memory bounds what the peer's type definitions may hold (peertypes.py estimates
+    it as they are read), max_fields the fields of one struct definition.
+    """
 
     def __init__(self, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-                 max_types: int = DEFAULT_MAX_TYPES) -> None:
+                 max_types: int = DEFAULT_MAX_TYPES,
+                 max_type_memory: int = DEFAULT_MAX_TYPE_MEMORY,
+                 max_fields: int = DEFAULT_MAX_FIELDS) -> None:
         self.max_message_size = max_message_size
         self.max_types = max_types
+        self.budget = TypeBudget(max_type_memory, max_fields)
         self.types: dict[int, WireType] = {}
         self.compiler = Compiler(self.types)
         self._buffer = bytearray()
         self._start = 0       # first byte of _buffer not consumed yet
         self._value_end = 0   # end of the last message the value being read has used
         self._value_size = 0  # bytes of the messages the value being read has used
-        self._inline: list[int] = []  # types defined inside the value being read
+        self._inline: list[tuple[int, int]] = []  # (id, cost) defined inside the value read
 
     @property
     def buffered(self) -> int:
@@ -113,30 +121,29 @@ class ReadStream:
             id = read_int(cursor)
             if id >= 0:
                 return id
-            self._define(-id, cursor)
-            self._inline.append(-id)
+            self._inline.append((-id, self._define(-id, cursor)))
             if cursor.pos < len(cursor.buf):
                 read_uint(cursor)  # the byte count of the value that follows in this message
 
     def _withdraw_inline(self) -> None:
         if self._inline:
-            for id in self._inline:
-                self.types.pop(id, None)
+            for id, cost in self._inline:
+                del self.types[id]
+                self.budget.refund(cost)
             self.compiler.forget()
             self._inline = []
 
-    def _define(self, id: int, cursor: Cursor) -> None:
+    def _define(self, id: int, cursor: Cursor) -> int:
+        """Register the definition of id at the cursor; return what it costs the budget."""
         if id < FIRST_USER_ID or id in self.types:
             raise DecodeError("gob: duplicate type received")
         if len(self.types) >= self.max_types:
             raise ProtocolError(f"more than {self.max_types} gob type definitions")
         try:
-            definition = self.compiler.value_op(WIRE_TYPE, ANY)(cursor)
-            self.types[id] = from_definition(definition)
+            self.types[id], cost = self.budget.read(cursor)
         except IndexError:
             raise DecodeError(END_OF_DATA) from None
-        except (KeyError, TypeError, ValueError):
-            raise DecodeError("gob: bad data: malformed type definition") from None
+        return cost
 
     def _message(self, pos: int) -> tuple[bytes, int]:
         """The payload of the message at pos and where the next one starts; NeedMore if cut."""
