@@ -155,18 +155,20 @@ def test_a_stream_s_definitions_share_one_budget_and_close_it_past_the_limit() -
 
 def interface_value(definition: bytes, id: int) -> bytes:
     """A top-level interface value whose concrete type is defined inline and continues in a
-    message that has not arrived: the stream withdraws the definition until it does."""
+    message that has not arrived (PROTOCOL.md 3.5)."""
     return primitives.message(int_bytes(8) + b"\x00" + string_bytes("main.T") + int_bytes(-id)
                               + definition)
 
 
-def test_withdrawn_inline_definitions_are_refunded() -> None:
+def test_an_inline_definition_is_charged_once_however_often_its_value_is_read() -> None:
     stream = ReadStream()
     stream.feed(interface_value(struct_definition("T", [("A", 2)], 65), 65))
     for _ in range(3):
         with pytest.raises(NeedMore):
             stream.read_value()
-    assert stream.budget.spent == 0 and not stream.types
+    # The first read withdrew and refunded it; the paused read holds it, charged once.
+    assert stream.budget.spent == DEFINITION_COST + 1 + FIELD_COST + 1
+    assert list(stream.types) == [65]
 
 
 def test_the_budget_has_room_for_an_ordinary_program_s_types() -> None:
