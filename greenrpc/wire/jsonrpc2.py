@@ -217,10 +217,21 @@ class ClientCodec:
         return ("[" + ",".join(request_text(*call) for call in calls) + "]\n").encode()
 
     def feed(self, data: bytes) -> list[Reply]:
+        try:
+            pairs, broken = self.stream.feed(data), None
+        except ProtocolError as err:
+            pairs, broken = err.completed, err
         replies: list[Reply] = []
-        for value, _ in self.stream.feed(data):
-            if type(value) is list:  # a batch's replies
-                replies.extend(decode_reply(item) for item in value)
-            else:
-                replies.append(decode_reply(value))
+        for value, _ in pairs:  # replies that arrived whole count, however the stream broke
+            try:
+                if type(value) is list:  # a batch's replies
+                    replies.extend([decode_reply(item) for item in value])
+                else:
+                    replies.append(decode_reply(value))
+            except ProtocolError as err:
+                err.completed = replies
+                raise
+        if broken is not None:
+            broken.completed = replies
+            raise broken
         return replies

@@ -311,3 +311,19 @@ def test_client_codec_reads_single_and_batch_replies() -> None:
     assert (error.message, error.code, error.data) == ("out of stock", 42, {"sku": 7})
     with pytest.raises(ProtocolError):
         codec.feed(b"42\n")
+
+
+def test_client_codec_keeps_the_replies_before_a_broken_stream() -> None:
+    # Found by fuzz/jsonserver_fuzz.py: raw (value, bytes) pairs escaped as replies, and the
+    # stream decoded differently cut in pieces than whole.
+    data = b'{"jsonrpc":"2.0","result":1,"id":1}\n"params" xyz'
+    for step in (len(data), 8, 1):
+        codec = jsonrpc2.ClientCodec()
+        replies = []
+        with pytest.raises(ProtocolError) as raised:
+            for i in range(0, len(data), step):
+                replies += codec.feed(data[i:i + step])
+            codec.feed(b"")
+        replies += raised.value.completed
+        assert [(r.id, r.result) for r in replies] == [(1, 1)], step
+        assert str(raised.value) == "response is a JSON string, not an object"
