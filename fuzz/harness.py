@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this tree's g
 # it here, instrumented for coverage; targets then just import the codec they fuzz.
 with atheris.instrument_imports(include=["greenrpc"]):
     from greenrpc.errors import ProtocolError, ServerError
-    from greenrpc.messages import Request, Response
+    from greenrpc.messages import NO_ID, Batch, Request, Response
 
 MAX_MESSAGE_SIZE = 1 << 16  # small, so the fuzzer also reaches the size limits
 
@@ -48,8 +48,10 @@ def feed_all(codec: Any, parts: list[bytes]) -> tuple[list[Any], Optional[str]]:
     return messages, None
 
 
-def answer(request: Any) -> Response:
-    """An answer that puts the decoded values back through the encoder."""
+def answer(request: Any) -> Any:
+    """An answer that puts the decoded values back through the encoder (a list for a batch)."""
+    if isinstance(request, Batch):
+        return [answer(item) for item in request.items]
     if isinstance(request, Response):
         return request
     if request.id is None and not request.args:
@@ -69,7 +71,9 @@ def check(make: Callable[[], Any], data: bytes, answers: bool) -> None:
     if answers:
         for message in whole:
             reply = whole_codec.encode(answer(message))
-            assert isinstance(reply, bytes) and reply, reply
+            # Only JSON-RPC 2.0 notifications (alone or as a whole batch) are never answered.
+            assert isinstance(reply, bytes) and (reply or getattr(message, "id", 0) is NO_ID
+                                                 or isinstance(message, Batch)), reply
 
 
 def main(server: Callable[[], Any], client: Optional[Callable[[], Any]] = None) -> None:

@@ -8,10 +8,12 @@ methods over JSON on TCP. Importing greenrpc patches nothing; entry points call
 from __future__ import annotations
 
 from . import aio
+from . import logs  # noqa: F401 - its filter escapes and cuts client text in greenrpc's records
 from .client import Call, Client, dial, dial_http
 from .deadline import timeout
 from .errors import CallTimeout, ConnectionClosed, ProtocolError, RPCError, ServerError
 from .reconnect import Backoff, ReconnectingClient
+from .registry import expose
 from .server import Server, serve
 
 __version__ = "0.1.0"
@@ -30,6 +32,7 @@ __all__ = [
     "ServerError",
     "dial",
     "dial_http",
+    "expose",
     "serve",
     "timeout",
 ]

@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
+from greenrpc.wire.gob import primitives
+
 ROOT = Path(__file__).resolve().parent.parent
 VECTORS = ROOT / "tests" / "vectors"
 _BUILT: dict[str, Path] = {}
@@ -67,6 +69,46 @@ def is_open(sock: socket.socket, wait: float = 0.2) -> bool:
     if data:
         raise AssertionError(f"unexpected bytes {data!r}")
     return False
+
+
+def splits(data: bytes, under: int = 16384 - 100) -> dict[str, list[bytes]]:
+    """The same bytes cut in the ways a head has slipped past a limit: whole, just under the
+    limit (16 KiB) then the rest, the blank line cut in two, in 1000-byte reads, byte by byte."""
+    def cut(*at: int) -> list[bytes]:
+        edges = [0, *at, len(data)]
+        return [data[a:b] for a, b in zip(edges, edges[1:])]
+    return {"whole": [data], "under-then-rest": cut(under),
+            "blank-line-cut": cut(len(data) - 2), "1000s": cut(*range(1000, len(data), 1000)),
+            "bytes": cut(*range(1, len(data)))}
+
+
+def connect_head(size: int) -> bytes:
+    """A CONNECT head of exactly size bytes, blank line included."""
+    start = b"CONNECT /_goRPC_ HTTP/1.0\nX-Pad: "
+    return start + b"p" * (size - len(start) - 2) + b"\n\n"
+
+
+def continued_value(count: int, text: str = "x") -> tuple[bytes, bytes, bytes]:
+    """The probe's value, sized by count: definitions, then a struct {Data []int; X any} whose
+    X's concrete type (struct {A int; S string}) is defined inline, so Go ends the first message
+    there and the value continues in the second (PROTOCOL.md 3.5), with S = text."""
+    def struct(name: str, fields: list[tuple[str, int]]) -> bytes:
+        listing = b"".join(b"\x01" + primitives.string_bytes(n) + b"\x01"
+                           + primitives.int_bytes(i) + b"\x00" for n, i in fields)
+        return (b"\x03\x01\x01" + primitives.string_bytes(name) + b"\x00\x01"
+                + primitives.uint_bytes(len(fields)) + listing + b"\x00\x00")
+    big, ints, small = 100, 101, 102
+    definitions = (primitives.message(primitives.int_bytes(-big)
+                                      + struct("Big", [("Data", ints), ("X", 8)]))
+                   + primitives.message(primitives.int_bytes(-ints) + b"\x02\x02\x04\x00\x00"))
+    first = primitives.message(primitives.int_bytes(big) + b"\x01" + primitives.uint_bytes(count)
+                               + b"\x02" * count + b"\x01" + primitives.string_bytes("main.T")
+                               + primitives.int_bytes(-small)
+                               + struct("T", [("A", 2), ("S", 6)]))
+    concrete = b"\x01\x0a\x01" + primitives.string_bytes(text) + b"\x00"
+    second = primitives.message(primitives.int_bytes(small) + primitives.uint_bytes(len(concrete))
+                                + concrete + b"\x00")
+    return definitions, first, second
 
 
 def go_binary(name: str) -> Path:

@@ -16,6 +16,7 @@ from ...schema import ANY, Kind, TypeSpec, spec_of
 from . import headers
 from .definitions import base_of
 from .encode import WriteStream, infer_spec
+from .peertypes import DEFAULT_MAX_TYPE_MEMORY
 from .primitives import DecodeError, EncodeError, NeedMore
 from .stream import DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_TYPES, ReadStream
 
@@ -58,9 +59,10 @@ class ServerCodec:
     """
 
     def __init__(self, lookup: Lookup, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-                 max_types: int = DEFAULT_MAX_TYPES) -> None:
+                 max_types: int = DEFAULT_MAX_TYPES,
+                 max_type_memory: int = DEFAULT_MAX_TYPE_MEMORY) -> None:
         self.lookup = lookup
-        self.reader = ReadStream(max_message_size, max_types)
+        self.reader = ReadStream(max_message_size, max_types, max_type_memory)
         self.writer = WriteStream()
         self._header: Optional[headers.Request] = None  # read; its argument has not arrived
 
@@ -188,8 +190,9 @@ class ClientCodec:
     decodes_results = True
 
     def __init__(self, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-                 max_types: int = DEFAULT_MAX_TYPES) -> None:
-        self.reader = ReadStream(max_message_size, max_types)
+                 max_types: int = DEFAULT_MAX_TYPES,
+                 max_type_memory: int = DEFAULT_MAX_TYPE_MEMORY) -> None:
+        self.reader = ReadStream(max_message_size, max_types, max_type_memory)
         self.writer = WriteStream()
         self._results: dict[int, TypeSpec] = {}   # seq -> the type its reply decodes into
         self._header: Optional[headers.Response] = None
