@@ -9,7 +9,9 @@ from __future__ import annotations
 from .client import Call, Client, dial, dial_http
 from .deadline import timeout
 from .errors import CallTimeout, ConnectionClosed, ProtocolError, RPCError, ServerError
+from .gonames import GoField, go_enum, go_struct
 from .reconnect import Backoff, ReconnectingClient
+from .schema import GoNameWarning
 from .server import Server, serve
 
 __version__ = "0.1.0"
@@ -20,6 +22,8 @@ __all__ = [
     "CallTimeout",
     "Client",
     "ConnectionClosed",
+    "GoField",
+    "GoNameWarning",
     "ProtocolError",
     "ReconnectingClient",
     "RPCError",
@@ -27,6 +31,8 @@ __all__ = [
     "ServerError",
     "dial",
     "dial_http",
+    "go_enum",
+    "go_struct",
     "serve",
     "timeout",
 ]
