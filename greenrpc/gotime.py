@@ -44,6 +44,11 @@ class Time(datetime.datetime):
         return self
 
     @classmethod
+    def zero(cls) -> Time:
+        """Go's zero time.Time: January 1, year 1, 00:00:00 UTC."""
+        return cls(1, 1, 1, tzinfo=UTC)
+
+    @classmethod
     def of(cls, value: datetime.datetime, nanosecond: int = 0) -> Time:
         """A Time with value's fields and nanosecond below its microsecond."""
         return cls(value.year, value.month, value.day, value.hour, value.minute, value.second,

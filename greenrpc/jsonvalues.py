@@ -124,7 +124,7 @@ def _convert_string(spec: TypeSpec) -> Convert:
 def _convert_time(spec: TypeSpec) -> Convert:
     def convert(value: JSON) -> gotime.Time:
         if value is None:  # Go's UnmarshalJSON ignores null
-            return gotime.Time(1, 1, 1, tzinfo=gotime.UTC)
+            return gotime.Time.zero()
         # Go parses the raw JSON text, quotes included, whatever the value's kind.
         text = f'"{value}"' if type(value) is str else ujson.dumps(value)
         try:

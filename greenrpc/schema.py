@@ -432,7 +432,7 @@ def zero_scalar(spec: TypeSpec) -> Any:
     cls = spec.cls
     assert cls is not None
     if spec.kind is Kind.TIME:
-        return gotime.Time(1, 1, 1, tzinfo=gotime.UTC)
+        return gotime.Time.zero()
     if cls is gotime.Duration:
         return gotime.Duration()
     zero = "" if spec.kind is Kind.STRING else 0

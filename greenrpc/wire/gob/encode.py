@@ -188,7 +188,7 @@ def _zero_time(value: Any) -> bool:
     return value is None or value == _ZERO_TIME
 
 
-_ZERO_TIME = gotime.Time(1, 1, 1, tzinfo=gotime.UTC)  # Go's IsZero ignores the zone
+_ZERO_TIME = gotime.Time.zero()  # Go's IsZero ignores the zone
 
 
 def _struct(spec: TypeSpec) -> Emit:

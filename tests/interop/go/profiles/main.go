@@ -99,10 +99,14 @@ func call(addr, codec string) {
 }
 
 func main() {
-	addr := flag.String("addr", "", "greenrpc server to call")
-	codec := flag.String("codec", "json", "json or gob")
-	flag.Parse()
-	switch flag.Arg(0) {
+	if len(os.Args) < 2 {
+		fail(fmt.Errorf("usage: profiles serve | call -addr A -codec json|gob | capture"))
+	}
+	flags := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
+	addr := flags.String("addr", "", "greenrpc server to call")
+	codec := flags.String("codec", "json", "json or gob")
+	flags.Parse(os.Args[2:])
+	switch os.Args[1] {
 	case "serve":
 		serve()
 	case "call":
@@ -110,7 +114,7 @@ func main() {
 	case "capture":
 		capture()
 	case "gob":
-		encodeGob(flag.Arg(1))
+		encodeGob(flags.Arg(0))
 	default:
 		fail(fmt.Errorf("usage: profiles serve | call -addr A -codec json|gob | capture"))
 	}
