@@ -54,7 +54,7 @@ class Time(datetime.datetime):
         return cls(value.year, value.month, value.day, value.hour, value.minute, value.second,
                    value.microsecond, value.tzinfo, fold=value.fold, nanosecond=nanosecond)
 
-    def __reduce__(self) -> Any:
+    def __reduce_ex__(self, protocol: Any) -> Any:
         return (_restore_time, (datetime.datetime.__reduce__(self)[1], self.nanosecond))
 
     def __repr__(self) -> str:
@@ -90,6 +90,9 @@ class Time(datetime.datetime):
     def __eq__(self, other: object) -> bool:
         nanos = self._key(other)
         return datetime.datetime.__eq__(self, other) and (nanos is None or nanos[0] == nanos[1])
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
 
     def __lt__(self, other: Any) -> bool:
         nanos = self._key(other)
@@ -149,7 +152,7 @@ class Duration(datetime.timedelta):
         return ((self.days * 86400 + self.seconds) * 1_000_000 + self.microseconds) * 1000 \
             + self.nanosecond
 
-    def __reduce__(self) -> Any:
+    def __reduce_ex__(self, protocol: Any) -> Any:
         return (Duration.from_nanoseconds, (self.total_nanoseconds(),))
 
     def __repr__(self) -> str:
@@ -180,6 +183,11 @@ class Duration(datetime.timedelta):
     def __eq__(self, other: object) -> bool:
         if isinstance(other, datetime.timedelta):
             return bool(self.total_nanoseconds() == nanoseconds(other))
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        if isinstance(other, datetime.timedelta):
+            return not self == other
         return NotImplemented
 
     def __lt__(self, other: Any) -> bool:

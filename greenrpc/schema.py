@@ -529,7 +529,7 @@ def warn_gob_names(specs: list[Optional[TypeSpec]]) -> None:
     problems = gob_name_problems(specs)
     if not problems:
         return
-    level, frame = 1, sys._getframe(1)
+    level, frame = 2, sys._getframe(1)  # stacklevel 2 is our caller
     while frame is not None and str(frame.f_globals.get("__name__", "")).startswith("greenrpc"):
         frame, level = frame.f_back, level + 1  # type: ignore[assignment]
     for problem in problems:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from . import gosource, pymodule
 from .golang import GoPackage, go_package, write_go_package
-from .python import Output
+from .python import Output, Refused
 
 __all__ = ["GoPackage", "Output", "go_package", "python_module", "write_go_package"]
 
@@ -20,5 +20,5 @@ def python_module(paths: list[str], command: str) -> Output:
     files = [gosource.parse(Path(path).read_text(encoding="utf-8"), path) for path in paths]
     try:
         return pymodule.generate(files, command)
-    except pymodule.Refused as err:
+    except Refused as err:
         raise ValueError(str(err)) from None

@@ -481,7 +481,7 @@ class Parser:
         while not self.accept(close):
             self.skip_semicolons()
             if self.token.kind == "ident" and self.token.text not in _KEYWORDS \
-                    and not self.peek().text in (",", ")", ".", "]"):
+                    and self.peek().text not in (",", ")", ".", "]"):
                 name = self.ident()
                 self.accept("...")
                 entries.append((name, self.type()))
@@ -496,16 +496,14 @@ class Parser:
         params: list[Param] = []
         pending: list[str] = []
         named = any(n is not None for n, _ in entries)
-        for name, go_type in entries:
-            if named and name is None and isinstance(go_type, Name) and not go_type.package:
+        for given, go_type in entries:
+            assert go_type is not None
+            if named and given is None and isinstance(go_type, Name) and not go_type.package:
                 pending.append(go_type.name)
                 continue
-            for waiting in pending:
-                assert go_type is not None
-                params.append(Param(waiting, go_type))
+            params += [Param(waiting, go_type) for waiting in pending]
             pending = []
-            assert go_type is not None
-            params.append(Param(name or "", go_type))
+            params.append(Param(given or "", go_type))
         return params
 
     # types

@@ -55,14 +55,14 @@ class Writer:
     def body(self) -> list[str]:
         gen = self.gen
         wanted = []
-        receivers = {m.receiver for f in gen.files for m in f.methods}
         for decl in gen.decls.values():
+            if self._only_a_receiver(decl):
+                continue  # a service (type Arith int, struct{}): no data of its own
             reason = gen.refusal(decl)
-            if not reason:
-                wanted.append(decl)
-            elif not (decl.name in receivers and isinstance(decl.type, Struct)
-                      and not decl.type.fields):  # a service's empty receiver: no data
+            if reason:
                 gen.notes.append(f"refused type {decl.name}: {reason}")
+            else:
+                wanted.append(decl)
         out: list[str] = []
         for decl in wanted:
             if gen.kind_of(decl) == "enum":
@@ -75,6 +75,17 @@ class Writer:
         out += self.clients()
         return out
 
+    def _only_a_receiver(self, decl: TypeDecl) -> bool:
+        """Whether decl has methods but no other declaration or method uses it as data."""
+        gen = self.gen
+        methods = [m for f in gen.files for m in f.methods]
+        if decl.name not in {m.receiver for m in methods}:
+            return False
+        used = {name for other in gen.decls.values() if other is not decl
+                for name in _names(other.type)}
+        used |= {name for m in methods for p in m.params + m.results for name in _names(p.type)}
+        return decl.name not in used
+
     # imports
 
     def imports(self) -> list[str]:
@@ -83,7 +94,8 @@ class Writer:
         plain = [m for m in ("datetime", "enum") if m in uses]
         stdlib += [f"import {m}" for m in plain]
         if "dataclass" in uses:
-            stdlib.append("from dataclasses import dataclass, field")
+            stdlib.append("from dataclasses import dataclass" + (", field" if "field" in uses
+                                                                 else ""))
         typing_names = sorted(n for n in ("Annotated", "Any", "Optional", "TypeAlias") if n in uses)
         if typing_names:
             stdlib.append(f"from typing import {', '.join(typing_names)}")
@@ -197,11 +209,13 @@ class Writer:
         """A dataclass default giving Go's zero value."""
         value = self.zero(go_type)
         if value in ("[]", "{}"):
-            self.uses.add("dataclass")
+            self.uses.add("field")
             return f"field(default_factory={'list' if value == '[]' else 'dict'})"
         if value in ("Time.zero()", "Duration()"):
+            self.uses.add("field")
             return f"field(default_factory={value.removesuffix('()')})"
         if value.endswith(")") or value.startswith("["):
+            self.uses.add("field")
             return f"field(default_factory=lambda: {value})"
         return value
 
@@ -332,12 +346,15 @@ def _wrap_import(line: str, opening: str, names: list[str]) -> list[str]:
 
 
 def _names(go_type: GoType) -> list[str]:
+    """The names of this package's types that go_type refers to."""
     if isinstance(go_type, Name):
         return [go_type.name] if not go_type.package else []
     if isinstance(go_type, (Pointer, Slice, Array)):
         return _names(go_type.elem)
     if isinstance(go_type, Map):
         return _names(go_type.key) + _names(go_type.elem)
+    if isinstance(go_type, Struct):
+        return [name for f in go_type.fields for name in _names(f.type)]
     return []
 
 

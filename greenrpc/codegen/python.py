@@ -128,29 +128,29 @@ class Generator:
         if isinstance(go_type, Map):
             key = self.annotation(go_type.key, where)
             if self._underlying(go_type.key) not in _INTEGERS | {"string"}:
-                raise Refused(f"{where}: map key {go_type.key} is not a string or integer kind "
-                              "(JSON object keys are)")
+                raise Refused(_at(where, f"map key {go_type.key} is not a string or integer kind "
+                                     "(JSON object keys are)"))
             return f"dict[{key}, {self.annotation(go_type.elem, where)}]"
         if isinstance(go_type, Opaque) and go_type.what == "any":
             self.imports.add("Any")
             return "Any"
         if isinstance(go_type, Struct):
-            raise Refused(f"{where}: an anonymous struct type; declare it as a named type")
+            raise Refused(_at(where, "an anonymous struct type; declare it as a named type"))
         assert isinstance(go_type, Opaque)
-        raise Refused(f"{where}: a {go_type.what} type has no value to send")
+        raise Refused(_at(where, _OPAQUE.get(go_type.what, f"a {go_type.what} has no JSON form")))
 
     def _named(self, go_type: Name, where: str) -> str:
         if go_type.args:
-            raise Refused(f"{where}: {go_type} instantiates a generic type, which greenrpc cannot "
-                          "generate")
+            raise Refused(_at(where, f"{go_type} instantiates a generic type, which greenrpc "
+                                     "cannot generate"))
         if go_type.package == "time" and go_type.name in ("Time", "Duration"):
             self.imports.add("datetime")
             return "datetime.datetime" if go_type.name == "Time" else "datetime.timedelta"
         if go_type.package:
-            raise Refused(f"{where}: {go_type} comes from package {go_type.package}, whose "
-                          "declarations are not in the files given")
+            raise Refused(_at(where, f"{go_type} comes from package {go_type.package}, whose "
+                                     "declarations are not in the files given"))
         if go_type.name in ("complex64", "complex128", "uintptr"):
-            raise Refused(f"{where}: Go's {go_type.name} has no JSON form")
+            raise Refused(_at(where, f"Go's {go_type.name} has no JSON form"))
         if go_type.name in _BASIC:
             text = _BASIC[go_type.name]
             if text in _GOTYPES:
@@ -158,10 +158,10 @@ class Generator:
             return text
         decl = self.decls.get(go_type.name)
         if decl is None:
-            raise Refused(f"{where}: type {go_type.name} is not declared in the files given")
+            raise Refused(_at(where, f"type {go_type.name} is not declared in the files given"))
         reason = self.refusal(decl)
         if reason:
-            raise Refused(f"{where}: type {go_type.name} is refused ({reason})")
+            raise Refused(_at(where, f"type {go_type.name} is refused ({reason})"))
         return self.python_names[go_type.name]
 
     def refusal(self, decl: TypeDecl) -> str:
@@ -169,7 +169,9 @@ class Generator:
         if decl.name in self.refused:
             return self.refused[decl.name]
         self.refused[decl.name] = ""  # a recursive type refers to itself through a pointer
+        imports = set(self.imports)  # checking writes nothing: what it would import is dropped
         reason = self._check(decl)
+        self.imports = imports
         self.refused[decl.name] = reason
         return reason
 
@@ -188,7 +190,7 @@ class Generator:
                     if not _unsendable(f.type):
                         self.annotation(f.type, where)
             elif self.kind_of(decl) == "alias":
-                self.annotation(decl.type, decl.name)
+                self.annotation(decl.type, "")
         except Refused as err:
             return str(err)
         return ""
@@ -198,6 +200,16 @@ class Generator:
         """Whether a field can cross the wire at all: exported, or an embedded struct."""
         return gonames.is_exported(f.name or _type_name(f.type)) or (
             f.embedded and _type_name(f.type) != "")
+
+
+_OPAQUE = {"func": "a func type has no value to send",
+           "chan": "a chan type has no value to send",
+           "interface": "an interface with methods needs concrete types gob.Register'ed on "
+                        "both sides; declare a concrete type"}
+
+
+def _at(where: str, text: str) -> str:
+    return f"{where}: {text}" if where else text
 
 
 def _type_name(go_type: GoType) -> str:
