@@ -1,7 +1,11 @@
 """Code generation between Go and Python: `greenrpc gen python` and `greenrpc gen go`.
 
-gosource  Go declarations read without Go: tokenizer and recursive-descent parser
-python    Go declarations -> a Python module of dataclasses, enums and typed clients
+gotree    the Go declarations and types read, as a small tree
+gotokens  Go's lexical rules: tokens, inserted semicolons, comments, string literals
+goconst   Go constant expressions (iota, integers, strings) for enums
+gosource  the recursive-descent parser over the declaration subset of Go
+python    Go types -> Python annotations, and what cannot be generated, with the reason
+pymodule  the generated Python module's text: enums, dataclasses, aliases, typed clients
 golang    a server's OpenRPC document -> a Go package of structs and a typed net/rpc client
 """
 from __future__ import annotations

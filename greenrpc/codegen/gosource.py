@@ -1,263 +1,37 @@
-"""Go source read without Go: a tokenizer and a recursive-descent parser for declarations.
+"""Go source read without Go: a recursive-descent parser for the declarations gen python needs.
 
 What a Python module of a Go service needs: the package name, ``type`` declarations (with
 their doc comments and struct tags), ``const`` groups (for enums, with ``iota``) and method
 signatures. Function bodies, ``var`` declarations and anything else are skipped by balanced
-brackets. Types are parsed into the small tree below; the generators decide what they can map.
-Follows the Go spec's lexical rules, including automatic semicolons at line ends.
+brackets. Types are parsed into the tree of gotree.py; the generators decide what they can map.
 """
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
 from typing import Callable, Optional, Union
 
+from .goconst import evaluate
+from .gotokens import Comment, Token, tokenize, unquote
+from .gotree import (
+    Array,
+    Const,
+    Field,
+    GoFile,
+    GoSyntaxError,
+    GoType,
+    Map,
+    Method,
+    Name,
+    Opaque,
+    Param,
+    Pointer,
+    Slice,
+    Struct,
+    TypeDecl,
+)
 
-class GoSyntaxError(ValueError):
-    """The file is not Go as this parser reads it; the message names file, line and column."""
-
-
-# The type tree.
-
-@dataclass(frozen=True)
-class Name:
-    """A named type: ``int``, ``Profile``, ``time.Time`` (package set), with type arguments."""
-
-    name: str
-    package: str = ""
-    args: tuple[GoType, ...] = ()
-
-    def __str__(self) -> str:
-        text = f"{self.package}.{self.name}" if self.package else self.name
-        return text + (f"[{', '.join(map(str, self.args))}]" if self.args else "")
-
-
-@dataclass(frozen=True)
-class Pointer:
-    elem: GoType
-
-    def __str__(self) -> str:
-        return f"*{self.elem}"
-
-
-@dataclass(frozen=True)
-class Slice:
-    elem: GoType
-
-    def __str__(self) -> str:
-        return f"[]{self.elem}"
-
-
-@dataclass(frozen=True)
-class Array:
-    length: int
-    elem: GoType
-
-    def __str__(self) -> str:
-        return f"[{self.length}]{self.elem}"
-
-
-@dataclass(frozen=True)
-class Map:
-    key: GoType
-    elem: GoType
-
-    def __str__(self) -> str:
-        return f"map[{self.key}]{self.elem}"
-
-
-@dataclass(frozen=True)
-class Field:
-    """A struct field; name is "" for an embedded one (its type names it)."""
-
-    name: str
-    type: GoType
-    tag: str = ""
-    doc: str = ""
-
-    @property
-    def embedded(self) -> bool:
-        return not self.name
-
-
-@dataclass(frozen=True)
-class Struct:
-    fields: tuple[Field, ...]
-
-    def __str__(self) -> str:
-        return "struct {...}" if self.fields else "struct {}"
-
-
-@dataclass(frozen=True)
-class Opaque:
-    """A type the generators cannot map, kept for its message: chan, func, interface{...}."""
-
-    what: str  # "chan", "func", "interface", "any" (an empty interface)
-
-    def __str__(self) -> str:
-        return {"any": "interface {}"}.get(self.what, self.what)
-
-
-GoType = Union[Name, Pointer, Slice, Array, Map, Struct, Opaque]
-
-
-@dataclass
-class TypeDecl:
-    name: str
-    type: GoType
-    doc: str = ""
-    alias: bool = False
-    generic: bool = False
-    line: int = 0
-
-
-@dataclass
-class Const:
-    name: str
-    type: Optional[GoType]
-    value: Union[int, str, None]  # None: not a constant this parser evaluates
-    doc: str = ""
-
-
-@dataclass
-class Param:
-    name: str
-    type: GoType
-
-
-@dataclass
-class Method:
-    receiver: str  # the receiver's type name, without *
-    name: str
-    params: list[Param]
-    results: list[Param]
-    doc: str = ""
-    line: int = 0
-
-
-@dataclass
-class GoFile:
-    path: str
-    package: str = ""
-    types: list[TypeDecl] = field(default_factory=list)
-    consts: list[Const] = field(default_factory=list)
-    methods: list[Method] = field(default_factory=list)
-
-
-# Tokens.
-
-@dataclass(frozen=True)
-class Token:
-    kind: str  # "ident", "int", "float", "imag", "char", "string", "op", ";", "EOF"
-    text: str
-    line: int
-    column: int
-
-
-_TOKEN = re.compile(r"""
-    (?P<space>[ \t\r]+)
-  | (?P<newline>\n)
-  | (?P<comment>//[^\n]*|/\*.*?\*/)
-  | (?P<ident>[^\W\d]\w*)
-  | (?P<number>
-        0[xX][0-9a-fA-F_]*(?:\.[0-9a-fA-F_]*)?(?:[pP][+-]?[0-9_]+)?i?
-      | 0[bBoO][0-9_]+i?
-      | (?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)(?:[eE][+-]?[0-9_]+)?i?)
-  | (?P<string>"(?:[^"\\\n]|\\.)*")
-  | (?P<raw>`[^`]*`)
-  | (?P<char>'(?:[^'\\\n]|\\[^\n]+?)')
-  | (?P<op>\.\.\.|<<=|>>=|&\^=|&&|\|\||<-|\+\+|--|==|!=|<=|>=|:=|<<|>>|&\^|[-+*/%&|^]=
-        |[-+*/%&|^<>=!~(){}\[\],;.:])
-""", re.VERBOSE | re.DOTALL)
-
-# A line ending after one of these gets a semicolon (Go spec, "Semicolons").
-_ENDS_STATEMENT = {"break", "continue", "fallthrough", "return", "++", "--", ")", "]", "}"}
-
-
-@dataclass
-class Comment:
-    text: str
-    line: int      # first line
-    end_line: int  # last line
-    alone: bool    # nothing but space before it on its line
-
-
-def tokenize(source: str, path: str = "<go>") -> tuple[list[Token], list[Comment]]:
-    """Cut Go source into tokens (with Go's inserted semicolons) and comments."""
-    tokens: list[Token] = []
-    comments: list[Comment] = []
-    pos, line, line_start = 0, 1, 0
-    while pos < len(source):
-        match = _TOKEN.match(source, pos)
-        if match is None:
-            raise GoSyntaxError(f"{path}:{line}:{pos - line_start + 1}: unexpected "
-                                f"{source[pos]!r}")
-        kind = match.lastgroup
-        text = match.group()
-        column = pos - line_start + 1
-        newlines = text.count("\n")
-        if kind == "newline" or (kind == "comment" and newlines):
-            if tokens and _needs_semicolon(tokens[-1]):
-                tokens.append(Token(";", "\n", line, column))
-        if kind == "comment":
-            alone = not source[line_start:pos].strip()
-            comments.append(Comment(text, line, line + newlines, alone))
-        elif kind == "number":
-            number_kind = "imag" if text.endswith("i") else "float" if (
-                "." in text or ("e" in text.lower() and not text.lower().startswith("0x"))
-                or "p" in text.lower()) else "int"
-            tokens.append(Token(number_kind, text, line, column))
-        elif kind in ("string", "raw"):
-            tokens.append(Token("string", text, line, column))
-        elif kind in ("ident", "char", "op"):
-            tokens.append(Token(kind, text, line, column))
-        if newlines:
-            line += newlines
-            line_start = pos + text.rfind("\n") + 1
-        pos = match.end()
-    if tokens and _needs_semicolon(tokens[-1]):
-        tokens.append(Token(";", "\n", line, 0))
-    tokens.append(Token("EOF", "", line, 0))
-    return tokens, comments
-
-
-def _needs_semicolon(token: Token) -> bool:
-    return token.kind in ("ident", "int", "float", "imag", "char", "string") \
-        or token.text in _ENDS_STATEMENT
-
-
-_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v",
-            "\\": "\\", "'": "'", '"': '"'}
-
-
-def unquote(literal: str) -> str:
-    """The value of a Go string literal ("interpreted" or `raw`)."""
-    if literal.startswith("`"):
-        return literal[1:-1].replace("\r", "")
-    body = literal[1:-1]
-    out: list[str] = []
-    i = 0
-    while i < len(body):
-        char = body[i]
-        if char != "\\":
-            out.append(char)
-            i += 1
-            continue
-        code = body[i + 1]
-        if code in _ESCAPES:
-            out.append(_ESCAPES[code])
-            i += 2
-        elif code in "xuU":
-            size = {"x": 2, "u": 4, "U": 8}[code]
-            out.append(chr(int(body[i + 2:i + 2 + size], 16)))
-            i += 2 + size
-        else:  # octal \ooo
-            out.append(chr(int(body[i + 1:i + 4], 8)))
-            i += 4
-    return "".join(out)
-
-
-# The parser.
+__all__ = ["Array", "Comment", "Const", "Field", "GoFile", "GoSyntaxError", "GoType", "Map",
+           "Method", "Name", "Opaque", "Param", "Parser", "Pointer", "Slice", "Struct", "Token",
+           "TypeDecl", "parse", "tokenize", "unquote"]
 
 _KEYWORDS = {"break", "case", "chan", "const", "continue", "default", "defer", "else",
              "fallthrough", "for", "func", "go", "goto", "if", "import", "interface", "map",
@@ -657,100 +431,6 @@ def _split_top_level(tokens: list[Token]) -> list[list[Token]]:
         else:
             parts[-1].append(token)
     return parts if tokens else []
-
-
-# Constant expressions: integers (iota, literals, operators, earlier constants), strings, T(x).
-
-_BINARY = {"*": 5, "/": 5, "%": 5, "<<": 5, ">>": 5, "&": 5, "&^": 5,
-           "+": 4, "-": 4, "|": 4, "^": 4}
-
-
-class _Unknown(Exception):
-    pass
-
-
-def evaluate(tokens: list[Token], iota: int, consts: list[Const]
-             ) -> tuple[Optional[GoType], Union[int, str, None]]:
-    """The type named by a conversion (``Color(2)``) and the value, or (None, None)."""
-    known = {c.name: c for c in consts}
-    position = [0]
-
-    def peek() -> Optional[Token]:
-        return tokens[position[0]] if position[0] < len(tokens) else None
-
-    def take() -> Token:
-        token = peek()
-        if token is None:
-            raise _Unknown
-        position[0] += 1
-        return token
-
-    def unary() -> tuple[Optional[GoType], Union[int, str]]:
-        token = take()
-        if token.text in ("-", "+", "^") and token.kind == "op":
-            go_type, value = unary()
-            if not isinstance(value, int):
-                raise _Unknown
-            return go_type, -value if token.text == "-" else ~value if token.text == "^" else value
-        if token.text == "(":
-            result = binary(0)
-            if take().text != ")":
-                raise _Unknown
-            return result
-        if token.kind == "int":
-            return None, int(token.text.replace("_", ""), 0) if not re.fullmatch(
-                r"0[0-7_]+", token.text) else int(token.text.replace("_", ""), 8)
-        if token.kind == "char":
-            return None, ord(unquote('"' + token.text[1:-1].replace('"', '\\"') + '"'))
-        if token.kind == "string":
-            return None, unquote(token.text)
-        if token.kind == "ident":
-            if token.text == "iota":
-                return None, iota
-            following = peek()
-            if following is not None and following.text == "(":  # a conversion, T(x)
-                take()
-                _, value = binary(0)
-                if take().text != ")":
-                    raise _Unknown
-                return Name(token.text), value
-            if token.text in known and known[token.text].value is not None:
-                const = known[token.text]
-                assert const.value is not None
-                return const.type, const.value
-        raise _Unknown
-
-    def binary(precedence: int) -> tuple[Optional[GoType], Union[int, str]]:
-        go_type, value = unary()
-        while True:
-            token = peek()
-            if token is None or token.kind != "op" or _BINARY.get(token.text, 0) <= precedence:
-                return go_type, value
-            take()
-            right_type, right = binary(_BINARY[token.text])
-            value = _apply(token.text, value, right)
-            go_type = go_type or right_type
-
-    try:
-        result = binary(0)
-        if peek() is not None:
-            raise _Unknown
-        return result
-    except (_Unknown, ValueError, ZeroDivisionError, IndexError):
-        return None, None
-
-
-def _apply(op: str, left: Union[int, str], right: Union[int, str]) -> Union[int, str]:
-    if isinstance(left, str) or isinstance(right, str):
-        if op == "+" and isinstance(left, str) and isinstance(right, str):
-            return left + right
-        raise _Unknown
-    if op in ("/", "%"):  # Go truncates toward zero
-        quotient = abs(left) // abs(right) * (1 if (left >= 0) == (right >= 0) else -1)
-        return quotient if op == "/" else left - right * quotient
-    return {"*": lambda: left * right, "<<": lambda: left << right, ">>": lambda: left >> right,
-            "&": lambda: left & right, "&^": lambda: left & ~right, "+": lambda: left + right,
-            "-": lambda: left - right, "|": lambda: left | right, "^": lambda: left ^ right}[op]()
 
 
 def parse(source: str, path: str = "<go>") -> GoFile:

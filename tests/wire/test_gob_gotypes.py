@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from greenrpc import go_struct
-from greenrpc.gotime import UTC, Time, marshal_binary, zone
+from greenrpc.gotime import UTC, Duration, Time, marshal_binary, zone
 from greenrpc.schema import spec_of
 from greenrpc.wire.gob.encode import WriteStream
 from greenrpc.wire.gob.primitives import Cursor, DecodeError, EncodeError, read_uint
@@ -152,3 +154,30 @@ def test_go_names_are_what_gob_definitions_say() -> None:
     definition = messages(data)[0]
     assert b"\x08UserInfo" in definition and b"\x06UserID" in definition
     assert read(data, UserRecord) == UserRecord(5)
+
+
+TIMES = st.builds(
+    lambda seconds, nanos, offset: Time.of(
+        (_EPOCH + datetime.timedelta(seconds=seconds, microseconds=nanos // 1000)).astimezone(
+            UTC if offset is None else zone(offset * 60)), nanos % 1000),
+    st.integers(-62135596800 + 86400, 253402300799 - 86400), st.integers(0, 999_999_999),
+    st.one_of(st.none(), st.integers(-1439, 1439).filter(lambda m: m != -1)))
+
+
+@given(TIMES)
+@settings(max_examples=300, deadline=None)
+def test_any_time_survives_gob_and_json_exactly(value: Time) -> None:
+    back = read(write(value, datetime.datetime), datetime.datetime)
+    assert marshal_binary(back) == marshal_binary(value) and back.nanosecond == value.nanosecond
+    spec = spec_of(datetime.datetime)
+    again = spec.convert(spec.encode(value))
+    assert again == value and again.utcoffset() == value.utcoffset()
+
+
+@given(st.integers(-(1 << 63), (1 << 63) - 1))
+@settings(max_examples=200, deadline=None)
+def test_any_duration_survives_gob_and_json(count: int) -> None:
+    value = read(write(Duration.from_nanoseconds(count), datetime.timedelta), datetime.timedelta)
+    assert value.total_nanoseconds() == count
+    spec = spec_of(datetime.timedelta)
+    assert spec.convert(spec.encode(value)).total_nanoseconds() == count
