@@ -28,7 +28,7 @@ from .gosource import (
     Struct,
     TypeDecl,
 )
-from .python import Generator, Output, Refused, _type_name, _unsendable, parse_tag, quote
+from .python import Generator, Output, Refused, parse_tag, quote, type_name, unsendable
 
 WIDTH = 88
 
@@ -115,7 +115,7 @@ class Writer:
 
     def enum(self, decl: TypeDecl) -> list[str]:
         gen = self.gen
-        underlying = gen._underlying(decl.type)
+        underlying = gen.underlying(decl.type)
         kind = {"byte": "uint8", "rune": "int32"}.get(underlying, underlying)
         texts = kind == "string"
         self.uses.add("enum")
@@ -131,7 +131,7 @@ class Writer:
             out.append(f"@greenrpc.go_enum({', '.join(options)})")
         out.append(f"class {name}(enum.{'StrEnum' if texts else 'IntEnum'}):")
         out += _docstring(decl.doc)
-        members = self._members(decl.name, gen._constants(decl.name), texts)
+        members = self._members(decl.name, gen.constants(decl.name), texts)
         out += members
         return out
 
@@ -174,12 +174,12 @@ class Writer:
 
     def field(self, struct: str, f: Field, attrs: set[str]) -> list[str]:
         gen = self.gen
-        go = f.name or _type_name(f.type)
+        go = f.name or type_name(f.type)
         comments = [f"    # {line}".rstrip() for line in f.doc.splitlines()]
-        if not gen._sent(f):
+        if not gen.sent(f):
             return [f"    # {go} {f.type}: unexported, never sent"]
         tag = parse_tag(f.tag)
-        if _unsendable(f.type):
+        if unsendable(f.type):
             if not tag.hidden:
                 gen.notes.append(f"left out field {struct}.{go}: a {f.type} is never sent "
                                  "(gob skips it, encoding/json refuses it)")
@@ -234,11 +234,11 @@ class Writer:
         if go_type.package == "time":
             self.uses.add(go_type.name)
             return "Time.zero()" if go_type.name == "Time" else "Duration()"
-        basic = gen._underlying(go_type)
+        basic = gen.underlying(go_type)
         decl = gen.decls.get(go_type.name)
         if decl is not None and not decl.alias and gen.kind_of(decl) == "enum":
             zero: object = "" if basic == "string" else 0
-            consts = [c for c in gen._constants(decl.name) if c.value == zero]
+            consts = [c for c in gen.constants(decl.name) if c.value == zero]
             member = _member_name(decl.name, consts[0].name if consts else "Unset", set())
             return f"{gen.python_names[decl.name]}.{member}"
         if decl is not None and isinstance(decl.type, Struct) and not decl.alias:

@@ -22,7 +22,6 @@ from .gosource import (
     GoFile,
     GoType,
     Map,
-    Method,
     Name,
     Opaque,
     Pointer,
@@ -57,12 +56,6 @@ class Output:
     notes: list[str] = field(default_factory=list)
 
 
-@dataclass
-class _Service:
-    name: str
-    methods: list[tuple[Method, str, str, str]]  # method, argument name, argument and reply types
-
-
 class Generator:
     """One generation: the declarations of some Go files and what they become."""
 
@@ -89,22 +82,22 @@ class Generator:
         """ "struct", "enum" or "alias" for a declaration this module writes."""
         if isinstance(decl.type, Struct) and not decl.alias:
             return "struct"
-        if not decl.alias and self._constants(decl.name) and self._underlying(decl.type) in (
+        if not decl.alias and self.constants(decl.name) and self.underlying(decl.type) in (
                 _INTEGERS | {"string"}):
             return "enum"
         return "alias"
 
-    def _underlying(self, go_type: GoType, seen: Optional[set[str]] = None) -> str:
+    def underlying(self, go_type: GoType, seen: Optional[set[str]] = None) -> str:
         if isinstance(go_type, Name) and not go_type.package:
             if go_type.name in _BASIC:
                 return go_type.name
             decl = self.decls.get(go_type.name)
             seen = seen or set()
             if decl is not None and go_type.name not in seen:
-                return self._underlying(decl.type, seen | {go_type.name})
+                return self.underlying(decl.type, seen | {go_type.name})
         return ""
 
-    def _constants(self, type_name: str) -> list[Const]:
+    def constants(self, type_name: str) -> list[Const]:
         return [c for c in self.consts
                 if isinstance(c.type, Name) and c.type.name == type_name and not c.type.package]
 
@@ -118,7 +111,7 @@ class Generator:
             self.imports.add("Optional")
             return f"Optional[{self.annotation(go_type.elem, where)}]"
         if isinstance(go_type, Slice):
-            if self._underlying(go_type.elem) in ("byte", "uint8") and isinstance(
+            if self.underlying(go_type.elem) in ("byte", "uint8") and isinstance(
                     go_type.elem, Name) and go_type.elem.name in ("byte", "uint8"):
                 return "bytes"
             return f"list[{self.annotation(go_type.elem, where)}]"
@@ -127,7 +120,7 @@ class Generator:
             return f"Annotated[list[{self.annotation(go_type.elem, where)}], GoArray({go_type.length})]"
         if isinstance(go_type, Map):
             key = self.annotation(go_type.key, where)
-            if self._underlying(go_type.key) not in _INTEGERS | {"string"}:
+            if self.underlying(go_type.key) not in _INTEGERS | {"string"}:
                 raise Refused(_at(where, f"map key {go_type.key} is not a string or integer kind "
                                      "(JSON object keys are)"))
             return f"dict[{key}, {self.annotation(go_type.elem, where)}]"
@@ -180,14 +173,14 @@ class Generator:
             return "it is generic (has type parameters), which greenrpc cannot generate"
         try:
             if isinstance(decl.type, Struct) and not decl.alias:
-                fields = [f for f in decl.type.fields if self._sent(f)]
+                fields = [f for f in decl.type.fields if self.sent(f)]
                 if not fields:
                     return "it has no exported fields, so nothing of it crosses the wire"
                 for f in fields:
-                    where = f"{decl.name}.{f.name or _type_name(f.type)}"
+                    where = f"{decl.name}.{f.name or type_name(f.type)}"
                     if parse_tag(f.tag).quoted:
                         raise Refused(f'{where}: the json ",string" option is not supported')
-                    if not _unsendable(f.type):
+                    if not unsendable(f.type):
                         self.annotation(f.type, where)
             elif self.kind_of(decl) == "alias":
                 self.annotation(decl.type, "")
@@ -196,10 +189,10 @@ class Generator:
         return ""
 
     @staticmethod
-    def _sent(f: Field) -> bool:
+    def sent(f: Field) -> bool:
         """Whether a field can cross the wire at all: exported, or an embedded struct."""
-        return gonames.is_exported(f.name or _type_name(f.type)) or (
-            f.embedded and _type_name(f.type) != "")
+        return gonames.is_exported(f.name or type_name(f.type)) or (
+            f.embedded and type_name(f.type) != "")
 
 
 _OPAQUE = {"func": "a func type has no value to send",
@@ -212,12 +205,12 @@ def _at(where: str, text: str) -> str:
     return f"{where}: {text}" if where else text
 
 
-def _type_name(go_type: GoType) -> str:
+def type_name(go_type: GoType) -> str:
     inner = go_type.elem if isinstance(go_type, Pointer) else go_type
     return inner.name if isinstance(inner, Name) else ""
 
 
-def _unsendable(go_type: GoType) -> bool:
+def unsendable(go_type: GoType) -> bool:
     """chan and func fields: gob skips them; JSON refuses them unless tagged "-"."""
     return isinstance(go_type, Opaque) and go_type.what in ("chan", "func")
 
