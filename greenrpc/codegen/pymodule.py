@@ -76,9 +76,9 @@ class Writer:
         return out
 
     def _only_a_receiver(self, decl: TypeDecl) -> bool:
-        """Whether decl has methods but no other declaration or method uses it as data."""
+        """Whether decl serves net/rpc methods and no declaration or method uses it as data."""
         gen = self.gen
-        methods = [m for f in gen.files for m in f.methods]
+        methods = [m for f in gen.files for m in f.methods if is_rpc_method(m)]
         if decl.name not in {m.receiver for m in methods}:
             return False
         used = {name for other in gen.decls.values() if other is not decl
@@ -294,9 +294,7 @@ class Writer:
 
     def _rpc_method(self, method: Method) -> Optional[tuple[str, str, str]]:
         """(argument name, argument type, reply type) of a net/rpc method, else None."""
-        if not gonames.is_exported(method.name) or len(method.params) != 2 or \
-                len(method.results) != 1 or str(method.results[0].type) != "error" \
-                or not isinstance(method.params[1].type, Pointer):
+        if not is_rpc_method(method):
             return None
         args, reply = method.params[0], method.params[1]
         args_type = args.type.elem if isinstance(args.type, Pointer) else args.type
@@ -333,6 +331,13 @@ class Writer:
 
 _GOTYPES_NAMES = {"Int8", "Int16", "Int32", "Int64", "Uint", "Uint8", "Uint16", "Uint32", "Uint64",
                   "Float32", "GoArray", "Time", "Duration"}
+
+
+def is_rpc_method(method: Method) -> bool:
+    """Whether a method has net/rpc's form: exported, (args T, reply *R) error."""
+    return gonames.is_exported(method.name) and len(method.params) == 2 \
+        and isinstance(method.params[1].type, Pointer) and len(method.results) == 1 \
+        and str(method.results[0].type) == "error"
 
 
 def _natural(name: str) -> list[object]:

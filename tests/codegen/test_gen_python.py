@@ -157,3 +157,28 @@ def test_it_needs_no_go_toolchain(tmp_path: Path) -> None:
                           env={"PATH": str(empty), "PYTHONPATH": str(ROOT)})
     assert done.returncode == 0, done.stderr
     assert done.stdout == generate(PROFILES).source
+
+
+STANDARD_LIBRARY = ["image/color/color.go", "net/http/cookie.go", "go/token/position.go",
+                    "net/rpc/server.go", "archive/tar/common.go", "time/format.go"]
+
+
+@pytest.mark.interop
+def test_go_s_own_files_generate_modules_that_check(tmp_path: Path) -> None:
+    # Real Go code nobody wrote for greenrpc: it must parse, and what it makes must check.
+    done = subprocess.run(["go", "env", "GOROOT"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    source = Path(done.stdout.strip()) / "src"
+    for index, name in enumerate(STANDARD_LIBRARY):
+        out = generate(source / name)
+        module = load(out.source, tmp_path, f"stdlib_{index}")
+        assert module.__doc__ is not None and name.rpartition("/")[2] in module.__doc__
+        (tmp_path / f"stdlib_{index}.py").write_text(out.source)
+    color = load(generate(source / STANDARD_LIBRARY[0]).source, tmp_path, "stdlib_color")
+    assert [f.name for f in spec_of(color.RGBA).fields] == ["R", "G", "B", "A"]
+    assert spec_of(color.RGBA).fields[0].spec.go_name == "uint8"  # R, G, B, A uint8
+    check_tools(tmp_path / "stdlib_0.py")
+    ruff = subprocess.run([sys.executable, "-m", "ruff", "check", "--isolated", "--select",
+                           "E,F,W,B,I", str(tmp_path)], capture_output=True, text=True,
+                          timeout=60)
+    assert ruff.returncode == 0, ruff.stdout
