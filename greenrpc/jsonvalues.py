@@ -437,20 +437,40 @@ def _encode_struct(spec: TypeSpec) -> Encode:
     fields = spec.json_fields
     if any(len(f.path) > 1 or f.omitempty for f in fields):
         return _encode_promoted(spec)
-    pairs = [(f.key, f.path[0].attr, f.spec.encode) for f in fields]
-    build = _object_builder(pairs)
+    triples = tuple((f.key, f.path[0].attr, f.spec.encode) for f in fields)
     cls = spec.cls
+    own_dict = cls is not None and "__slots__" not in vars(cls)
+    scalars = all(encode is _identity for _, _, encode in triples)
+    pairs = tuple((key, attr) for key, attr, _ in triples)
 
     def encode_struct(value: Any) -> JSON:
-        if type(value) is not cls and not dataclasses.is_dataclass(value):
+        # An instance of the class itself holds its fields in its __dict__: read them there,
+        # in a plain loop (names were resolved once; a comprehension's own frame costs more
+        # than the loop: 0.21 us against 0.34 us for three renamed fields, 0.46 us through
+        # attrgetter). Anything else goes through getattr, or plain() for a non-struct.
+        out = {}
+        if type(value) is cls and own_dict:
+            held = value.__dict__
+            try:
+                if scalars:
+                    for key, attr in pairs:
+                        out[key] = held[attr]
+                else:
+                    for key, attr, encode in triples:
+                        out[key] = encode(held[attr])
+                return out
+            except KeyError:
+                out = {}  # a field deleted from the instance: getattr says what Python says
+        if not dataclasses.is_dataclass(value):
             return plain(value)  # None, or a dict returned where a struct was declared
-        return build(value)
-    if cls is None or "__slots__" in vars(cls) or any(e is not _identity for _, _, e in pairs) \
-            or any(key != attr for key, attr, _ in pairs):
+        for key, attr, encode in triples:
+            out[key] = encode(getattr(value, attr))
+        return out
+    if not own_dict or not scalars or any(key != attr for key, attr in pairs):
         return encode_struct
     # Every field is a scalar sent under its own name, and this class keeps its fields in its
     # __dict__, in declaration order: an instance holding exactly those is encoded by copying.
-    names = frozenset(name for name, _, _ in pairs)
+    names = frozenset(attr for _, attr in pairs)
 
     def encode_scalar_struct(value: Any) -> JSON:
         if type(value) is cls:
@@ -459,26 +479,6 @@ def _encode_struct(spec: TypeSpec) -> Encode:
                 return fields.copy()
         return encode_struct(value)
     return encode_scalar_struct
-
-
-def _object_builder(pairs: list[tuple[str, str, Encode]]) -> Callable[[Any], dict[str, JSON]]:
-    """One function building a struct's JSON object, compiled once per class.
-
-    As dataclasses compiles ``__init__``: ``{"UserID": value.user_id, "Tags": e1(value.tags)}``
-    does what a loop over the fields would, in about half the time (0.19 us against 0.46 us
-    for three renamed fields). Keys are written with repr(), attributes are field names.
-    """
-    namespace: dict[str, Any] = {}
-    items = []
-    for index, (key, attr, encode) in enumerate(pairs):
-        if encode is _identity:
-            items.append(f"{key!r}: value.{attr}")
-        else:
-            namespace[f"e{index}"] = encode
-            items.append(f"{key!r}: e{index}(value.{attr})")
-    exec(f"def build(value):\n    return {{{', '.join(items)}}}\n", namespace)
-    build: Callable[[Any], dict[str, JSON]] = namespace["build"]
-    return build
 
 
 def _encode_promoted(spec: TypeSpec) -> Encode:
