@@ -12,8 +12,10 @@ from . import logs  # noqa: F401 - its filter escapes and cuts client text in gr
 from .client import Call, Client, dial, dial_http
 from .deadline import timeout
 from .errors import CallTimeout, ConnectionClosed, ProtocolError, RPCError, ServerError
+from .gonames import GoField, go_enum, go_struct
 from .reconnect import Backoff, ReconnectingClient
 from .registry import expose
+from .schema import GoNameWarning
 from .server import Server, serve
 
 __version__ = "0.1.0"
@@ -25,6 +27,8 @@ __all__ = [
     "CallTimeout",
     "Client",
     "ConnectionClosed",
+    "GoField",
+    "GoNameWarning",
     "ProtocolError",
     "ReconnectingClient",
     "RPCError",
@@ -33,6 +37,8 @@ __all__ = [
     "dial",
     "dial_http",
     "expose",
+    "go_enum",
+    "go_struct",
     "serve",
     "timeout",
 ]

@@ -11,7 +11,7 @@ from typing import Any, Callable, Optional
 from . import deadline, errors, openrpc
 from .errors import ServerError
 from .messages import Dialect, Request, Response
-from .schema import Kind, TypeMismatch, TypeSpec, spec_of
+from .schema import Kind, TypeMismatch, TypeSpec, spec_of, warn_gob_names
 from .stats import LATENCY_BUCKETS, Latency
 
 log = logging.getLogger("greenrpc")
@@ -93,6 +93,7 @@ class Method:
         except TypeError as err:
             raise TypeError(f"{name}: return annotation: {err}") from None
         self.encode_result = self.result_spec.encode if self.result_spec is not None else None
+        warn_gob_names([self.result_spec, *(p.spec for p in params + keyword_only)])
         self.bind_go = self._binder_go()
         timeout = getattr(function, deadline.ATTRIBUTE, timeout)  # @greenrpc.timeout wins
         if timeout is not None:

@@ -112,7 +112,7 @@ def continued_value(count: int, text: str = "x") -> tuple[bytes, bytes, bytes]:
 
 
 def go_binary(name: str) -> Path:
-    """Build tests/interop/go/<name>/main.go once per test run; return the binary."""
+    """Build the Go program in tests/interop/go/<name>/ once per test run; return the binary."""
     if name in _BUILT:
         return _BUILT[name]
     go = shutil.which("go")
@@ -122,10 +122,28 @@ def go_binary(name: str) -> Path:
     out = Path(tempfile.mkdtemp(prefix="greenrpc-go-")) / name
     env = dict(os.environ, GO111MODULE="off", GOFLAGS="")
     env.setdefault("GOCACHE", str(Path(tempfile.gettempdir()) / "greenrpc-gocache"))
-    subprocess.run([go, "build", "-o", str(out), str(source)], check=True, env=env, timeout=300,
+    subprocess.run([go, "build", "-o", str(out), "."], check=True, env=env, timeout=300,
                    cwd=source.parent)
     _BUILT[name] = out
     return out
+
+
+def go_env() -> dict[str, str]:
+    """The environment Go commands of the tests run in: module mode, a shared build cache."""
+    env = dict(os.environ, GO111MODULE="on", GOFLAGS="-mod=mod")
+    env.setdefault("GOCACHE", str(Path(tempfile.gettempdir()) / "greenrpc-gocache"))
+    return env
+
+
+def go_tool(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `go ARGS...` in directory (a module); fail with Go's output if it fails."""
+    go = shutil.which("go")
+    if go is None:
+        raise AssertionError("the go command is missing: install golang-go (see .ci/run)")
+    done = subprocess.run([go, *args], capture_output=True, text=True, env=go_env(),
+                          timeout=300, cwd=directory)
+    assert done.returncode == 0, f"go {' '.join(args)}: {done.stdout}{done.stderr}"
+    return done
 
 
 def run(args: list[str], timeout: float = 60.0, env: Optional[dict[str, str]] = None
