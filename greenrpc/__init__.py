@@ -7,8 +7,10 @@ methods over JSON on TCP. Importing greenrpc patches nothing; entry points call
 """
 from __future__ import annotations
 
-from . import aio
-from . import logs  # noqa: F401 - its filter escapes and cuts client text in greenrpc's records
+from . import (
+    aio,
+    logs,  # noqa: F401 - its filter escapes and cuts client text in greenrpc's records
+)
 from .client import Call, Client, dial, dial_http
 from .deadline import timeout
 from .errors import CallTimeout, ConnectionClosed, ProtocolError, RPCError, ServerError
