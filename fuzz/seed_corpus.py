@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 VECTORS = HERE.parent / "tests" / "vectors"
+sys.path.insert(0, str(HERE.parent))  # this tree's greenrpc and tests, for the hostile seeds
 
 
 # JSON-RPC 2.0 on the same stream (the specification's section 7 examples, and a mix with Go's).
@@ -48,15 +50,51 @@ def streams() -> dict[str, list[bytes]]:
                 gob.append(bytes.fromhex(case["client_to_server_hex"]))
                 gob.append(bytes.fromhex(case["server_to_client_hex"]))
     gob += [bytes.fromhex(case["server_reply_hex"]) for case in fakes["gob"]]
-    return {
-        "json": [case["client_to_server"].encode() for case in json_edge]
-        + [bytes.fromhex(case[key]) for case in json_tcp
-           for key in ("client_to_server_hex", "server_to_client_hex")]
-        + [case["server_replied"].replace("ID", "0").encode() for case in fakes["json"]
-           if case["server_replied"]]
-        + JSONRPC2,
-        "gob": gob,
-    }
+    go_json = ([case["client_to_server"].encode() for case in json_edge]
+               + [bytes.fromhex(case[key]) for case in json_tcp
+                  for key in ("client_to_server_hex", "server_to_client_hex")]
+               + [case["server_replied"].replace("ID", "0").encode() for case in fakes["json"]
+                  if case["server_replied"]])
+    return {"json": go_json + JSONRPC2 + hostile_json(), "gob": gob + hostile_gob()}
+
+
+def hostile_json() -> list[bytes]:
+    """Small versions of inputs that once made the server amplify or forge (docs/reliability.md):
+    batches over the limit, batches asking for big replies, control characters in names."""
+    def v2(method: str, params: object, id: object) -> str:
+        return json.dumps({"jsonrpc": "2.0", "method": method, "params": params, "id": id})
+    return [
+        b"[" + b",".join([b"1"] * 20) + b"]\n",
+        b"[]\n[1]\n",
+        ("[" + ",".join(v2("Echo.Str", ["x" * 1000], i) for i in range(8)) + "]\n").encode(),
+        ("[" + ",".join(v2("Echo.Int", [i], i) for i in range(9)) + "]\n").encode(),
+        ('[{"jsonrpc":"2.0","method":"a"},{"jsonrpc":"2.0","method":"b"}]\n').encode(),
+        (v2("Nope\n2026-12-05 12:00:00,000 ERROR greenrpc forged\x1b[2K", [], 1) + "\n").encode(),
+        ('{"method":"A.B\\u2028\\u202e","params":[],"id":2}\n').encode(),
+    ]
+
+
+def hostile_gob() -> list[bytes]:
+    """Small versions of the gob inputs behind docs/reliability.md: a definition past the type
+    budget, and values continuing in a second message after an inline definition (read by the
+    server for an unknown method, and by the client as a reply to no call)."""
+    from greenrpc.wire.gob import headers
+    from greenrpc.wire.gob.encode import WriteStream
+    from greenrpc.wire.gob.primitives import int_bytes, message, uint_bytes
+    from tests.support import continued_value
+
+    def header(value: object, spec: object) -> bytes:
+        out = bytearray()
+        WriteStream().write_value(value, spec, out)  # type: ignore[arg-type]
+        return bytes(out)
+    empty_fields = message(int_bytes(-65) + b"\x03\x02" + uint_bytes(3000) + b"\x00" * 3000
+                           + b"\x00\x00")
+    continued = b"".join(continued_value(40, "s" * 10))
+    return [
+        header(headers.Request("No.Such", 1), headers.REQUEST) + empty_fields,
+        header(headers.Request("No.Such", 1), headers.REQUEST) + continued,
+        header(headers.Response("Arith.Multiply", 9, ""), headers.RESPONSE) + continued,
+    ]
 
 
 def main() -> None:

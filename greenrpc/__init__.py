@@ -2,27 +2,38 @@
 
 Register an object, serve it, and Go's jsonrpc client, a PHP script or netcat can call its
 methods over JSON on TCP. Importing greenrpc patches nothing; entry points call
-``gevent.monkey.patch_all()`` first.
+``gevent.monkey.patch_all()`` first. ``greenrpc.dial`` calls from gevent or from threads,
+``greenrpc.aio.dial`` from asyncio.
 """
 from __future__ import annotations
 
+from . import (
+    aio,
+    logs,  # noqa: F401 - its filter escapes and cuts client text in greenrpc's records
+)
 from .client import Call, Client, dial, dial_http
 from .deadline import timeout
 from .errors import CallTimeout, ConnectionClosed, ProtocolError, RPCError, ServerError
+from .gonames import GoField, go_enum, go_struct
 from .limits import Limits
 from .reconnect import Backoff, ReconnectingClient
+from .registry import expose
+from .schema import GoNameWarning
 from .server import Server, serve
 from .transport import tls_server_context
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "aio",
     "Backoff",
     "Call",
     "CallTimeout",
     "Client",
     "ConnectionClosed",
     "Limits",
+    "GoField",
+    "GoNameWarning",
     "ProtocolError",
     "ReconnectingClient",
     "RPCError",
@@ -30,6 +41,9 @@ __all__ = [
     "ServerError",
     "dial",
     "dial_http",
+    "expose",
+    "go_enum",
+    "go_struct",
     "serve",
     "timeout",
     "tls_server_context",

@@ -1,6 +1,7 @@
 """An OpenRPC document as the text `greenrpc inspect` prints: services, signatures, types."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 JSON = Any
@@ -23,6 +24,8 @@ def type_name(schema: JSON) -> str:
     if kind == "number":
         return str(schema.get("format", "float64"))
     if kind == "string":
+        if schema.get("format") == "date-time":
+            return "time.Time"
         return "[]byte" if schema.get("contentEncoding") == "base64" else "string"
     if kind == "boolean":
         return "bool"
@@ -66,7 +69,31 @@ def render(document: JSON, address: str) -> str:
         lines.append("")
         lines.append("Types")
         for name, schema in sorted(schemas.items()):
-            fields = ", ".join(f"{field} {type_name(sub)}"
-                               for field, sub in schema.get("properties", {}).items())
-            lines.append(f"  {name} {{{fields}}}")
+            lines.append(f"  {name} {type_body(schema)}")
     return "\n".join(lines) + "\n"
+
+
+def type_body(schema: JSON) -> str:
+    """A component as Go declares it: a struct's fields with their JSON names, or constants."""
+    constants = schema.get("x-go-constants")
+    if constants is not None:
+        values = ", ".join(f"{c['name']} = {json.dumps(c['value'], ensure_ascii=False)}"
+                           for c in constants)
+        return f"{schema.get('x-go-type', '')} {{{values}}}"
+    go_fields = schema.get("x-go-fields")
+    if go_fields is None:  # a document from an older server: its JSON properties
+        return "{" + ", ".join(f"{field} {type_name(sub)}"
+                               for field, sub in schema.get("properties", {}).items()) + "}"
+    return "{" + ", ".join(_go_field(f) for f in go_fields) + "}"
+
+
+def _go_field(field: JSON) -> str:
+    if field.get("embedded"):
+        text = str(field["type"])
+    else:
+        text = f"{field['name']} {field['type']}"
+    key = field.get("json", field["name"])
+    omit = ",omitempty" if field.get("omitempty") else ""
+    if key != field["name"] or omit:
+        text += f' json:"{key}{omit}"'
+    return text

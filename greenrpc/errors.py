@@ -11,7 +11,7 @@ INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
 # Implementation-defined server errors live in -32000..-32099. greenrpc uses two of them:
 SERVER_ERROR = -32000       # a method raised ServerError without choosing a code
-BATCH_TOO_LARGE = -32001    # a batch had more requests than the server's max_batch_size
+BATCH_TOO_LARGE = -32001    # a batch's replies would pass the server's max_batch_reply_size
 
 # The spec's messages for the errors the wire layer reports itself; the detail goes in "data".
 JSONRPC2_MESSAGES = {
@@ -30,6 +30,8 @@ V2_BAD_PARAMS = "params must be an array or an object, not a JSON {kind}"
 V2_BAD_ID = "id must be a string, a number or null"
 V2_EMPTY_BATCH = "empty batch"
 V2_BATCH_LIMIT = "batch of {count} requests exceeds the limit of {limit}"
+V2_BATCH_REPLY_LIMIT = ("the replies to this batch exceed the limit of {limit} bytes: "
+                        "the call ran, its reply was dropped")
 
 # Go's exact texts (docs/protocol.md 1.2, 2.2); clients compare them as opaque strings.
 GO_ILL_FORMED = "rpc: service/method request ill-formed: {name}"

@@ -3,12 +3,16 @@
 Plain ``int`` means Go's ``int`` (64-bit); ``float`` means ``float64``. Use these where a Go peer
 declares something else, e.g. ``Seq: Uint64`` or ``Level: Int8``: JSON values are range-checked as
 Go's ``encoding/json`` would, and gob (which tells signed from unsigned on the wire) encodes them
-with the right wire type. ``Annotated[list[int], GoArray(2)]`` is Go's ``[2]int``.
+with the right wire type. ``Annotated[list[int], GoArray(2)]`` is Go's ``[2]int``. ``Time`` and
+``Duration`` (a datetime and a timedelta keeping nanoseconds) are Go's time.Time and
+time.Duration; plain ``datetime`` and ``timedelta`` annotations mean the same.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Annotated
+
+from .gotime import Duration, Time
 
 
 @dataclass(frozen=True)
@@ -55,5 +59,5 @@ Uint64 = Annotated[int, GoKind("uint64")]
 Float32 = Annotated[float, GoKind("float32")]
 Float64 = Annotated[float, GoKind("float64")]
 
-__all__ = ["GoArray", "GoKind", "Int", "Int8", "Int16", "Int32", "Int64", "Uint", "Uint8", "Uint16",
-           "Uint32", "Uint64", "Float32", "Float64"]
+__all__ = ["Duration", "GoArray", "GoKind", "Time", "Int", "Int8", "Int16", "Int32", "Int64",
+           "Uint", "Uint8", "Uint16", "Uint32", "Uint64", "Float32", "Float64"]

@@ -16,6 +16,8 @@ class Limits:
     max_message_size: int = 4 << 20       # bytes in one request (an HTTP body too)
     max_depth: int = 512                  # nesting of JSON arrays and objects in one request
     max_batch_size: int = 1000            # requests in one JSON-RPC 2.0 batch
+    max_batch_reply_size: int = 4 << 20   # bytes of one batch's replies; past it, errors instead
+    max_gob_type_memory: int = 1 << 20    # what a gob peer's type definitions may hold; past it, close
     max_inflight: int = 128               # calls running at once; reading pauses at the cap
     max_inflight_total: Optional[int] = 10000  # the same over all connections (gate.py)
     message_timeout: Optional[float] = 30.0  # a started request must complete within this

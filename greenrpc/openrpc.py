@@ -11,10 +11,13 @@ itself is left out of ``methods``, as the spec allows.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import inspect
+import typing
 from typing import TYPE_CHECKING, Any
 
-from .schema import Kind, TypeSpec
+from .gonames import enum_options, go_name
+from .schema import FieldSpec, Kind, TypeSpec
 
 if TYPE_CHECKING:
     from .registry import Method, Registry
@@ -33,6 +36,10 @@ class SchemaBuilder:
 
     def schema(self, spec: TypeSpec) -> JSON:
         kind = spec.kind
+        if kind is Kind.TIME:  # Go's MarshalJSON writes RFC 3339 with nanoseconds
+            return {"type": "string", "format": "date-time"}
+        if spec.cls is not None and issubclass(spec.cls, enum.Enum):
+            return self._enum(spec)
         if kind is Kind.ANY:
             return {}
         if kind is Kind.BOOL:
@@ -77,16 +84,66 @@ class SchemaBuilder:
         assert spec.cls is not None
         # Go matches field names case-insensitively and leaves missing ones at their zero value,
         # so no field is required and unknown ones are ignored (additionalProperties stays open).
+        # Properties are the JSON view (embedded structs' fields promoted); x-go-fields is the Go
+        # struct itself, which gob sends and `greenrpc gen go` writes.
         body: dict[str, JSON] = {
-            "title": spec.cls.__name__,
+            "title": spec.name,
             "type": "object",
-            "properties": {field.name: self.schema(field.spec) for field in spec.fields},
+            "properties": {field.key: self.schema(field.spec) for field in spec.json_fields},
+            "x-go-fields": [self._go_field(field) for field in spec.fields],
         }
         doc = _own_doc(spec.cls)
         if doc:
             body["description"] = doc
         self.components[spec.go_name] = body
         return ref
+
+    def _go_field(self, field: FieldSpec) -> JSON:
+        self.schema(field.spec)  # the types it names are components too
+        out: dict[str, JSON] = {"name": field.name, "type": field.spec.go_name,
+                                "json": "-" if field.json is None else field.json}
+        if field.omitempty:
+            out["omitempty"] = True
+        if field.embedded:
+            out["embedded"] = True
+        return out
+
+    def _enum(self, spec: TypeSpec) -> JSON:
+        """An Enum is a component: its values, and the Go constants naming them."""
+        ref = {"$ref": f"#/components/schemas/{spec.go_name}"}
+        if spec.go_name not in self.components:
+            assert spec.cls is not None
+            members = list(typing.cast(type[enum.Enum], spec.cls))
+            underlying = _underlying(spec)
+            body: dict[str, JSON] = {
+                "title": spec.name,
+                "type": "string" if spec.kind is Kind.STRING else "integer",
+                "enum": [m.value for m in members],
+                "x-go-type": underlying,
+                "x-go-constants": [{"name": constant_name(spec.name, m.name), "value": m.value}
+                                   for m in members],
+            }
+            if spec.kind is not Kind.STRING:
+                body["format"] = underlying
+            doc = _own_doc(spec.cls)
+            if doc:
+                body["description"] = doc
+            self.components[spec.go_name] = body
+        return ref
+
+
+def _underlying(spec: TypeSpec) -> str:
+    assert spec.cls is not None
+    options = enum_options(spec.cls)
+    if options is not None and options.kind:
+        return options.kind
+    return "string" if spec.kind is Kind.STRING else "int"
+
+
+def constant_name(type_name: str, member: str) -> str:
+    """The Go constant for an Enum member: RED of Color is ColorRed (Go's usual prefix)."""
+    name = go_name(member.lower())
+    return name if name.startswith(type_name) else type_name + name
 
 
 def _own_doc(cls: type) -> str:

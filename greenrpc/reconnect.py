@@ -16,9 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-import gevent
-from gevent.lock import Semaphore
-
+from . import runtime as runtimes
 from .errors import ConnectionClosed, ProtocolError, RPCError
 
 if TYPE_CHECKING:
@@ -57,6 +55,60 @@ class Backoff:
         return ceiling * (1 - self.jitter * rand())
 
 
+class Redial:
+    """What reconnecting clients of every runtime decide alike: when to try, and what to repeat.
+
+    It keeps the count of consecutive failures and when the next attempt may be made, and
+    answers the two questions a client asks; the client does the dialing and the waiting.
+    """
+
+    def __init__(self, backoff: Backoff, name: str) -> None:
+        self.backoff = backoff
+        self.name = name               # the address, for log lines and errors
+        self.failures = 0              # consecutive failed attempts to connect
+        self.next_attempt = 0.0        # monotonic time before which none is made
+        self.last_error: Optional[RPCError] = None
+        self.connections = 0           # connections made so far
+        self.repeats = 0               # calls sent again after their connection dropped
+
+    def wait_before_attempt(self, deadline: Optional[float], timeout: Optional[float]) -> float:
+        """Seconds to wait before the next attempt; ConnectionClosed if past the deadline."""
+        wait = self.next_attempt - time.monotonic()
+        if deadline is not None and time.monotonic() + max(wait, 0) > deadline:
+            raise ConnectionClosed(f"reconnect {self.name}: gave up within {timeout}s; "
+                                   f"last error: {self.last_error}")
+        return wait
+
+    def failed(self, err: RPCError) -> None:
+        self.failures += 1
+        self.last_error = err
+        delay = self.backoff.delay(self.failures)
+        self.next_attempt = time.monotonic() + delay
+        log.info("connecting to %s failed (%s); next attempt in %.3fs", self.name, err, delay,
+                 extra={"peer": self.name})
+
+    def connected(self) -> None:
+        if self.connections:
+            log.info("reconnected to %s", self.name, extra={"peer": self.name})
+        self.failures = 0
+        self.connections += 1
+
+    def attempts(self, idempotent: bool, retries: Optional[int]) -> int:
+        """How often a call may be sent: once, or more if it is safe to repeat."""
+        return 1 + (retries if retries is not None else self.backoff.retries if idempotent else 0)
+
+    def may_repeat(self, method: str, err: ConnectionClosed, attempts_left: int, closed: bool,
+                   deadline: Optional[float]) -> bool:
+        """Whether a call lost with its connection is sent again (and count it if so)."""
+        if attempts_left <= 0 or closed or (deadline is not None
+                                             and time.monotonic() >= deadline):
+            return False
+        self.repeats += 1
+        log.info("repeating %s after a dropped connection: %s", method, err,
+                 extra={"peer": self.name, "method": method})
+        return True
+
+
 class ReconnectingClient:
     """A Client that dials again when its connection is lost (see greenrpc.dial(reconnect=)).
 
@@ -69,20 +121,24 @@ class ReconnectingClient:
         self.connect = connect
         self.backoff = backoff
         self.call_timeout = call_timeout
-        self.name = name  # the address, for log lines and errors
-        self._client: Optional[Client] = None
-        self._dialing = Semaphore()
-        self._failures = 0             # consecutive failed attempts to connect
-        self._next_attempt = 0.0       # monotonic time before which none is made
-        self._last_error: Optional[RPCError] = None
+        self.name = name
+        self.redial = Redial(backoff, name)
+        self.runtime = runtimes.current()
+        self._dialing = self.runtime.lock()
         self._closed = False
-        self.connections = 0           # connections made so far
-        self.repeats = 0               # calls sent again after their connection dropped
-        self._client = self._dial()
+        self._client: Optional[Client] = self._dial()
 
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def connections(self) -> int:
+        return self.redial.connections
+
+    @property
+    def repeats(self) -> int:
+        return self.redial.repeats
 
     def current(self, timeout: Optional[float] = None) -> Client:
         """The connected Client, dialing again (with backoff) for up to timeout seconds if needed."""
@@ -90,23 +146,20 @@ class ReconnectingClient:
         if client is not None and not client.closed:
             # A server that drained and closed has sent its FIN already; noticing it here
             # keeps a call from being written to a connection that cannot answer it.
-            if not client.transport.peer_closed():
+            if not client.peer_closed():
                 return client
             client.close()
         deadline = None if timeout is None else time.monotonic() + timeout
-        with self._dialing:  # one greenlet dials; the others find its connection afterwards
+        with self._dialing:  # one caller dials; the others find its connection afterwards
             while True:
                 if self._closed:
                     raise ConnectionClosed("client closed")
                 client = self._client
                 if client is not None and not client.closed:
                     return client
-                wait = self._next_attempt - time.monotonic()
-                if deadline is not None and time.monotonic() + max(wait, 0) > deadline:
-                    raise ConnectionClosed(f"reconnect {self.name}: gave up within {timeout}s; "
-                                           f"last error: {self._last_error}")
+                wait = self.redial.wait_before_attempt(deadline, timeout)
                 if wait > 0:
-                    gevent.sleep(wait)
+                    self.runtime.sleep(wait)
                 try:
                     self._client = self._dial()
                 except RPCError:
@@ -116,24 +169,21 @@ class ReconnectingClient:
         try:
             client = self.connect()
         except (ConnectionClosed, ProtocolError) as err:
-            self._failures += 1
-            self._last_error = err
-            delay = self.backoff.delay(self._failures)
-            self._next_attempt = time.monotonic() + delay
-            log.info("connecting to %s failed (%s); next attempt in %.3fs", self.name, err, delay,
-                     extra={"peer": self.name})
+            self.redial.failed(err)
             raise
-        if self.connections:
-            log.info("reconnected to %s", self.name, extra={"peer": self.name})
-        self._failures = 0
-        self.connections += 1
+        self.redial.connected()
         return client
 
     def go(self, method: str, params: Any = None, *, result_type: Any = None,
            params_type: Any = None, timeout: Any = _UNSET) -> Call:
         """Send a call on the current connection (reconnecting first if it is down)."""
-        client = self.current(self.call_timeout if timeout is _UNSET else timeout)
-        return client.go(method, params, result_type=result_type, params_type=params_type)
+        if timeout is _UNSET:
+            timeout = self.call_timeout
+        deadline = None if timeout is None else time.monotonic() + timeout
+        client = self.current(timeout)
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        return client.go(method, params, result_type=result_type, params_type=params_type,
+                         timeout=left)
 
     def call(self, method: str, params: Any = None, *, timeout: Any = _UNSET,
              result_type: Any = None, params_type: Any = None, idempotent: bool = False,
@@ -147,24 +197,17 @@ class ReconnectingClient:
         """
         if timeout is _UNSET:
             timeout = self.call_timeout
-        attempts = 1 + (retries if retries is not None
-                        else self.backoff.retries if idempotent else 0)
+        attempts = self.redial.attempts(idempotent, retries)
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             attempts -= 1
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             try:
-                call = self.go(method, params, result_type=result_type, params_type=params_type,
-                               timeout=left)
-                left = None if deadline is None else max(0.0, deadline - time.monotonic())
-                return call.get(left)
+                return self.go(method, params, result_type=result_type,
+                               params_type=params_type, timeout=left).get()
             except ConnectionClosed as err:
-                if attempts <= 0 or self._closed or (deadline is not None
-                                                     and time.monotonic() >= deadline):
+                if not self.redial.may_repeat(method, err, attempts, self._closed, deadline):
                     raise
-                self.repeats += 1
-                log.info("repeating %s after a dropped connection: %s", method, err,
-                         extra={"peer": self.name, "method": method})
 
     def notify(self, method: str, params: Any = None) -> None:
         """Send a JSON-RPC 2.0 notification on the current connection (never repeated)."""

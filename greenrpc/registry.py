@@ -17,7 +17,7 @@ from gevent.pool import Pool
 from . import deadline, errors, openrpc
 from .errors import ServerError
 from .messages import Batch, Request, Response
-from .schema import Kind, TypeSpec, spec_of
+from .schema import Kind, TypeSpec, spec_of, warn_gob_names
 from .stats import LATENCY_BUCKETS, Latency
 
 log = logging.getLogger("greenrpc")
@@ -60,6 +60,12 @@ class Method:
         self.calls = 0   # times the method ran (Go counts calls that returned an error too)
         self.errors = 0  # times it raised
         self.latency = Latency(LATENCY_BUCKETS)  # seconds in the method
+        if inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function):
+            raise TypeError(
+                f"{name} is an async def: greenrpc runs each call as plain blocking code in a "
+                "greenlet (as Go runs it in a goroutine) and would only get an unawaited "
+                "coroutine back; write it with def (blocking I/O yields under gevent), and "
+                "call async code from it with asyncio.run(...) if you must")
         try:
             signature = inspect.signature(function)
             hints = typing.get_type_hints(function, include_extras=True)
@@ -90,6 +96,7 @@ class Method:
         except TypeError as err:
             raise TypeError(f"{name}: return annotation: {err}") from None
         self.encode_result = self.result_spec.encode if self.result_spec is not None else None
+        warn_gob_names([self.result_spec, *(p.spec for p in params + keyword_only)])
         timeout = getattr(function, deadline.ATTRIBUTE, timeout)  # @greenrpc.timeout wins
         if timeout is not None:
             self.function = deadline.bounded(function, timeout, name)
@@ -106,19 +113,59 @@ class Method:
         return spec.encode(spec.zero())
 
 
-def _public_methods(obj: Any) -> dict[str, Callable[..., Any]]:
-    """Public methods defined by obj's class and its bases, never object's own or attributes."""
+EXPOSE = "_greenrpc_expose"  # set by @expose on a function
+F = typing.TypeVar("F")
+
+
+def expose(method: F) -> F:
+    """Expose the decorated method wherever register() would not: from a base class, or a
+    staticmethod or classmethod (decorate under @staticmethod or over it, either works)."""
+    function = method.__func__ if isinstance(method, (staticmethod, classmethod)) else method
+    setattr(function, EXPOSE, True)
+    return method
+
+
+def _exposed(member: Any, owner: type, own: bool) -> bool:
+    """Whether a public attribute found in owner's body is exposed without being named.
+
+    As in Go, where only the registered type's own methods are callable: a function defined in
+    the body of the registered class itself (decorators that keep __qualname__ included), or
+    anything marked @expose. Not: methods of base classes (a UserDict's clear and pop, a
+    Thread's start), static and class methods, functions stored as attributes (run =
+    subprocess.run), other callables.
+    """
+    function = member.__func__ if isinstance(member, (staticmethod, classmethod)) else member
+    if getattr(function, EXPOSE, False) is True:
+        return True
+    if not own or not inspect.isfunction(member):
+        return False
+    qualname: str = inspect.unwrap(member).__qualname__
+    return qualname.rpartition(".")[0] == owner.__qualname__
+
+
+def _public_methods(obj: Any, include: typing.Iterable[str] = ()) -> dict[str, Callable[..., Any]]:
+    """The methods register() exposes: see _exposed, plus the public names include lists."""
+    cls = type(obj)
     found: dict[str, Callable[..., Any]] = {}
-    for cls in reversed(type(obj).__mro__):
-        if cls is object:
-            continue
-        for attr, member in vars(cls).items():
+    for owner in reversed(cls.__mro__):
+        for attr, member in vars(owner).items():
             if attr.startswith("_"):
                 continue
-            if isinstance(member, (staticmethod, classmethod)) or inspect.isfunction(member):
+            if _exposed(member, owner, owner is cls):
                 found[attr] = getattr(obj, attr)
             else:
                 found.pop(attr, None)  # a subclass replaced the method with something else
+                if owner is cls and inspect.isfunction(member):
+                    log.warning("%s.%s is a function defined outside the class (%s.%s): not "
+                                "exposed; name it in register(include=...) to expose it",
+                                cls.__name__, attr, member.__module__, member.__qualname__)
+    for attr in include:
+        if attr.startswith("_"):
+            raise ValueError(f"include={attr!r}: names starting with '_' stay private")
+        value = getattr(obj, attr, None)
+        if not callable(value) or isinstance(value, type):
+            raise ValueError(f"include={attr!r}: {cls.__name__} has no method {attr}")
+        found[attr] = value
     return found
 
 
@@ -139,8 +186,13 @@ class Registry:
         """Return the OpenRPC document of this server's methods (the rpc.discover method)."""
         return openrpc.document(self, self.title, self.version)
 
-    def register(self, obj: Any, name: Optional[str] = None) -> None:
-        """Expose obj's public methods as "Name.Method" (Name defaults to its class name)."""
+    def register(self, obj: Any, name: Optional[str] = None, *,
+                 include: typing.Iterable[str] = ()) -> None:
+        """Expose obj's methods as "Name.Method" (Name defaults to its class name).
+
+        Exposed are the public methods defined by obj's class itself and any marked @expose;
+        include names more (a base class's, a staticmethod, a function stored as attribute).
+        """
         if isinstance(obj, type):
             raise ValueError(f"register an instance, not the class: register({obj.__name__}())")
         service = type(obj).__name__ if name is None else name
@@ -149,10 +201,11 @@ class Registry:
         if service in self.services:
             raise ValueError(f"service already defined: {service} "
                              "(pass name= to register another instance under a new name)")
-        functions = _public_methods(obj)
+        functions = _public_methods(obj, include)
         if not functions:
-            raise ValueError(f"type {service} has no public methods to expose "
-                             "(names starting with '_' stay private)")
+            raise ValueError(f"type {service} has no public methods to expose (names starting "
+                             "with '_' stay private; methods of base classes, static and class "
+                             "methods need @greenrpc.expose or register(include=[...]))")
         methods = {attr: Method(f"{service}.{attr}", fn, self.method_timeout)
                    for attr, fn in sorted(functions.items())}
         self.services[service] = methods

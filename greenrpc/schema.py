@@ -1,25 +1,28 @@
-"""Python annotations read as Go types: JSON conversion, zero values, result encoding, Go names.
+"""Python annotations read as Go types: TypeSpecs, struct fields with their Go and JSON names.
 
 A method's annotations are the single source of type information: ``int`` is Go's ``int``,
 ``float`` is ``float64``, a dataclass is a struct, ``list[T]`` a slice, ``dict[str, T]`` a map,
-``Optional[T]`` a pointer, and ``greenrpc.gotypes`` adds Go's sized kinds. ``spec_of`` turns an
-annotation into a ``TypeSpec`` once; the converters built from it check incoming JSON the way Go's
-``encoding/json`` does (no coercion, case-insensitive struct fields, null leaves the zero value)
-and raise ``TypeMismatch`` with Go's wording.
+``Optional[T]`` a pointer, ``datetime`` is ``time.Time``, ``timedelta`` is ``time.Duration``, an
+``Enum`` a named integer or string type, and ``greenrpc.gotypes`` adds Go's sized kinds.
+``spec_of`` turns an annotation into a ``TypeSpec`` once. A struct's fields carry their Go name
+(gob), their JSON name (the JSON dialects) and Go's embedding; ``json_fields`` is the JSON view
+after encoding/json's promotion rules. Converting JSON values lives in jsonvalues.py.
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
+import datetime
 import enum
 import functools
 import math
+import sys
 import types
 import typing
-from operator import itemgetter
+import warnings
 from typing import Any, Callable, Optional
 
+from . import gonames, gotime
+from .gonames import GoField
 from .gotypes import GoArray, GoKind
 
 JSON = Any
@@ -39,9 +42,7 @@ class Kind(enum.Enum):
     MAP = "map"
     STRUCT = "struct"
     POINTER = "pointer"
-
-
-_SCALARS = (Kind.BOOL, Kind.INT, Kind.UINT, Kind.FLOAT, Kind.STRING, Kind.ANY)
+    TIME = "time"  # Go's time.Time: RFC 3339 text in JSON, MarshalBinary's bytes in gob
 
 
 class TypeMismatch(Exception):
@@ -53,30 +54,64 @@ class TypeMismatch(Exception):
         self.go_type = go_type
         self.struct = ""
         self.field = ""
+        self.text = ""  # a complete message of its own (time.Time's parse errors)
 
     def __str__(self) -> str:
+        if self.text:
+            return self.text
         if self.struct or self.field:
             return (f"json: cannot unmarshal {self.value} into Go struct field "
                     f"{self.struct}.{self.field} of type {self.go_type}")
         return f"json: cannot unmarshal {self.value} into Go value of type {self.go_type}"
 
 
+class GoNameWarning(UserWarning):
+    """A struct field has a name Go cannot see (not exported), so gob never carries it."""
+
+
 class FieldSpec:
-    """One exported struct field: its name on the wire, its type and its zero value."""
+    """One struct field: its Python attribute, Go name (gob), JSON name, type and zero value.
 
-    __slots__ = ("name", "spec", "zero")
+    json is None for a field hidden from JSON (``json:"-"``); tagged says the JSON name was
+    given (as a Go tag gives it), which matters to Go's rules for embedded structs.
+    """
 
-    def __init__(self, name: str, spec: TypeSpec, zero: Callable[[], Any]) -> None:
-        self.name = name
+    __slots__ = ("attr", "name", "json", "tagged", "omitempty", "embedded", "spec", "zero")
+
+    def __init__(self, attr: str, spec: TypeSpec, zero: Callable[[], Any], name: str = "",
+                 json: Optional[str] = "", tagged: bool = False, omitempty: bool = False,
+                 embedded: bool = False) -> None:
+        self.attr = attr
+        self.name = name or attr
+        self.json = self.name if json == "" else json
+        self.tagged = tagged
+        self.omitempty = omitempty
+        self.embedded = embedded
         self.spec = spec
         self.zero = zero
 
 
-class TypeSpec:
-    """A Go view of one Python annotation; converters are built on first use and cached."""
+class JSONField:
+    """A field as encoding/json sees it: its key and the fields leading to it from the struct."""
 
-    __slots__ = ("kind", "go_name", "bits", "elem", "key", "cls", "length", "fields", "_convert",
-                 "_encode")
+    __slots__ = ("key", "path", "spec", "omitempty")
+
+    def __init__(self, key: str, path: tuple[FieldSpec, ...]) -> None:
+        self.key = key
+        self.path = path  # one field, or embedded fields then the promoted one
+        self.spec = path[-1].spec
+        self.omitempty = path[-1].omitempty
+
+
+class TypeSpec:
+    """A Go view of one Python annotation; converters are built on first use and cached.
+
+    cls is the dataclass of a struct, or the class a scalar's values are made of when it is
+    not the plain Python type (an Enum, gotime.Duration, gotime.Time).
+    """
+
+    __slots__ = ("kind", "go_name", "bits", "elem", "key", "cls", "length", "fields",
+                 "json_fields", "_convert", "_encode")
 
     def __init__(self, kind: Kind, go_name: str, bits: int = 64, elem: Optional[TypeSpec] = None,
                  key: Optional[TypeSpec] = None, cls: Optional[type] = None,
@@ -89,6 +124,7 @@ class TypeSpec:
         self.cls = cls
         self.length = length  # a LIST with a length is a Go array (gob sends arrays differently)
         self.fields: tuple[FieldSpec, ...] = ()
+        self.json_fields: tuple[JSONField, ...] = ()
         self._convert: Optional[Convert] = None
         self._encode: Optional[Encode] = None
 
@@ -99,17 +135,24 @@ class TypeSpec:
     def convert(self) -> Convert:
         """The function turning a decoded JSON value into this type (raises TypeMismatch)."""
         if self._convert is None:
+            from . import jsonvalues
             self._convert = _trampoline(self)  # guards recursive structs while building
-            self._convert = _build_converter(self)
+            self._convert = jsonvalues.converter(self)
         return self._convert
 
     @property
     def encode(self) -> Encode:
         """The function turning a value of this type into plain JSON data."""
         if self._encode is None:
+            from . import jsonvalues
             self._encode = plain
-            self._encode = _build_encoder(self)
+            self._encode = jsonvalues.encoder(self)
         return self._encode
+
+    @property
+    def name(self) -> str:
+        """The bare Go name of a named type ("ArithRequest", "Time"), "" for unnamed ones."""
+        return self.go_name.rpartition(".")[2] if "." in self.go_name else ""
 
     def zero(self) -> Any:
         """Return a fresh zero value, as Go leaves a variable it did not decode into."""
@@ -140,11 +183,7 @@ def _spec_uncached(annotation: Any) -> TypeSpec:
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin is typing.Annotated:
-        arrays = [m for m in annotation.__metadata__ if isinstance(m, GoArray)]
-        if arrays:
-            return _array(args[0], arrays[0].length)
-        kinds = [m for m in annotation.__metadata__ if isinstance(m, GoKind)]
-        return _numeric(args[0], kinds[0] if kinds else None)
+        return _annotated(args[0], annotation.__metadata__)
     if annotation in (int, float):
         return _numeric(annotation, None)
     if annotation is bool:
@@ -153,6 +192,10 @@ def _spec_uncached(annotation: Any) -> TypeSpec:
         return TypeSpec(Kind.STRING, "string")
     if annotation in (bytes, bytearray):
         return TypeSpec(Kind.BYTES, "[]uint8")
+    if annotation in (datetime.datetime, gotime.Time):
+        return TypeSpec(Kind.TIME, "time.Time", cls=gotime.Time)
+    if annotation in (datetime.timedelta, gotime.Duration):
+        return TypeSpec(Kind.INT, "time.Duration", cls=gotime.Duration)
     if origin is typing.Union or origin is getattr(types, "UnionType", None):
         rest = [a for a in args if a is not _NONE_TYPE]
         if len(rest) == 1 and len(args) == 2:
@@ -173,8 +216,21 @@ def _spec_uncached(annotation: Any) -> TypeSpec:
         return TypeSpec(Kind.MAP, f"map[{key.go_name}]{elem.go_name}", key=key, elem=elem)
     if isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
         return _struct(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return _enum(annotation)
     raise TypeError(f"unsupported annotation {annotation!r}: use a dataclass, int, float, str, bool, "
-                    "bytes, list[T], dict[str, T], Optional[T], Any or a greenrpc.gotypes kind")
+                    "bytes, datetime, timedelta, an Enum, list[T], dict[str, T], Optional[T], Any "
+                    "or a greenrpc.gotypes kind")
+
+
+def _annotated(base: Any, metadata: tuple[Any, ...]) -> TypeSpec:
+    arrays = [m for m in metadata if isinstance(m, GoArray)]
+    if arrays:
+        return _array(base, arrays[0].length)
+    kinds = [m for m in metadata if isinstance(m, GoKind)]
+    if kinds or base in (int, float):
+        return _numeric(base, kinds[0] if kinds else None)
+    return spec_of(base)  # only field metadata (GoField) or other libraries' markers
 
 
 def _numeric(base: Any, kind: Optional[GoKind]) -> TypeSpec:
@@ -201,35 +257,154 @@ def _array(base: Any, length: int) -> TypeSpec:
     return TypeSpec(Kind.LIST, f"[{length}]{inner.elem.go_name}", elem=inner.elem, length=length)
 
 
+def _enum(cls: type[enum.Enum]) -> TypeSpec:
+    """An Enum is a Go named type of its values' kind: int constants, or string constants."""
+    options = gonames.enum_options(cls)
+    values = [member.value for member in cls]
+    texts = all(isinstance(v, str) for v in values)
+    if not values or not (texts or all(isinstance(v, int) and not isinstance(v, bool)
+                                       for v in values)):
+        raise TypeError(f"unsupported Enum {cls.__name__}: Go constants need all int or all str "
+                        "values")
+    kind = options.kind if options is not None and options.kind else ("string" if texts else "int")
+    if (kind == "string") != texts:
+        raise TypeError(f"Enum {cls.__name__} has {'str' if texts else 'int'} values, "
+                        f"not go_enum kind {kind!r}")
+    name = options.name if options is not None and options.name else cls.__name__
+    go_name = f"{go_package(cls)}.{name}"
+    if texts:
+        return TypeSpec(Kind.STRING, go_name, cls=cls)
+    width = _numeric(int, GoKind(kind))
+    spec = TypeSpec(width.kind, go_name, bits=width.bits, cls=cls)
+    low, high = int_bounds(spec)
+    outside = [v for v in values if not low <= v <= high]
+    if outside:
+        raise TypeError(f"Enum {cls.__name__} value {outside[0]} does not fit Go's {kind}")
+    return spec
+
+
 def _struct(cls: type) -> TypeSpec:
     # Go's type strings qualify named types ("main.ArithRequest"); its field errors use the bare name.
-    spec = TypeSpec(Kind.STRUCT, f"{go_package(cls)}.{cls.__name__}", cls=cls)
+    options = gonames.struct_options(cls)
+    name = options.name if options is not None and options.name else cls.__name__
+    spec = TypeSpec(Kind.STRUCT, f"{go_package(cls)}.{name}", cls=cls)
     _cache[cls] = spec  # before the fields, so a self-referencing struct finds itself
-    hints = typing.get_type_hints(cls, include_extras=True)
-    fields = []
-    for f in dataclasses.fields(cls):
-        if not f.init:
-            continue
-        if f.name.startswith("_"):  # Go sees only exported fields; private ones keep their default
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise TypeError(f"{cls.__name__}.{f.name}: a private field needs a default, "
-                                "since no peer can set it")
-            continue
-        fspec = spec_of(hints.get(f.name, Any))
-        zero: Callable[[], Any]
-        if f.default is not dataclasses.MISSING:
-            zero = functools.partial(_identity, f.default)
-        elif f.default_factory is not dataclasses.MISSING:
-            zero = f.default_factory
-        else:
-            zero = fspec.zero
-        fields.append(FieldSpec(f.name, fspec, zero))
-    spec.fields = tuple(fields)
+    try:
+        hints = typing.get_type_hints(cls, include_extras=True)
+        spec.fields = tuple(_field(cls, f, hints.get(f.name, Any), options)
+                            for f in dataclasses.fields(cls) if f.init and not _private(cls, f))
+        spec.json_fields = json_fields(spec)
+    except BaseException:
+        del _cache[cls]
+        raise
     return spec
+
+
+def _private(cls: type, f: dataclasses.Field[Any]) -> bool:
+    if not f.name.startswith("_"):
+        return False
+    # Go sees only exported fields; private ones keep their default
+    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+        raise TypeError(f"{cls.__name__}.{f.name}: a private field needs a default, "
+                        "since no peer can set it")
+    return True
+
+
+def _field(cls: type, f: dataclasses.Field[Any], hint: Any,
+           options: Optional[gonames.GoStruct]) -> FieldSpec:
+    marks = [m for m in getattr(hint, "__metadata__", ()) if isinstance(m, GoField)]
+    mark = marks[-1] if marks else GoField()
+    try:
+        fspec = spec_of(hint)
+    except TypeError as err:
+        raise TypeError(f"{cls.__name__}.{f.name}: {err}") from None
+    zero: Callable[[], Any]
+    if f.default is not dataclasses.MISSING:
+        zero = functools.partial(_identity, f.default)
+    elif f.default_factory is not dataclasses.MISSING:
+        zero = f.default_factory
+    else:
+        zero = fspec.zero
+    embedded_type = _base(fspec)
+    if mark.embedded and (embedded_type.kind is not Kind.STRUCT or not embedded_type.name):
+        raise TypeError(f"{cls.__name__}.{f.name}: only a dataclass (or Optional of one) can be "
+                        "embedded")
+    go = mark.name or (embedded_type.name if mark.embedded else
+                       gonames.go_name(f.name) if options is not None else f.name)
+    json = mark.json
+    if json is None and options is not None and options.json == "python" and not mark.embedded:
+        json = f.name
+    return FieldSpec(f.name, fspec, zero, name=go, json=None if json == "-" else json or "",
+                     tagged=json not in (None, "-"), omitempty=mark.omitempty,
+                     embedded=mark.embedded)
+
+
+def _base(spec: TypeSpec) -> TypeSpec:
+    while spec.kind is Kind.POINTER:
+        assert spec.elem is not None
+        spec = spec.elem
+    return spec
+
+
+def json_fields(spec: TypeSpec) -> tuple[JSONField, ...]:
+    """The fields encoding/json sees in a struct, after promoting embedded structs' fields.
+
+    Go's typeFields (encode.go): breadth first through untagged embedded structs; a name seen
+    at several depths belongs to the shallowest; at one depth a tagged name beats untagged
+    ones, and two of a kind cancel out (neither is encoded). The order is declaration order,
+    depth first.
+    """
+    found: list[tuple[tuple[int, ...], bool, JSONField]] = []
+    level: list[tuple[TypeSpec, tuple[int, ...], tuple[FieldSpec, ...]]] = [(spec, (), ())]
+    visited: set[int] = set()
+    counts: dict[int, int] = {}
+    next_counts: dict[int, int] = {}
+    while level:
+        current, level = level, []
+        counts, next_counts = next_counts, {}
+        for struct, index, path in current:
+            if id(struct) in visited:
+                continue
+            visited.add(id(struct))
+            for i, f in enumerate(struct.fields):
+                if f.json is None:
+                    continue
+                base = _base(f.spec)
+                if f.embedded and not f.tagged and base.kind is Kind.STRUCT:
+                    next_counts[id(base)] = next_counts.get(id(base), 0) + 1
+                    if next_counts[id(base)] == 1:
+                        level.append((base, index + (i,), path + (f,)))
+                    continue
+                entry = (index + (i,), f.tagged, JSONField(f.json, path + (f,)))
+                found.append(entry)
+                if counts.get(id(struct), 0) > 1:
+                    found.append(entry)  # the same type embedded twice at one depth
+    found.sort(key=lambda e: (e[2].key, len(e[0]), not e[1], e[0]))
+    kept = []
+    for _, group in _groups(found):
+        first = group[0]
+        if len(group) > 1 and len(group[1][0]) == len(first[0]) and group[1][1] == first[1]:
+            continue  # dominantField: two at the top depth, both tagged or neither
+        kept.append(first)
+    kept.sort(key=lambda e: e[0])
+    return tuple(e[2] for e in kept)
+
+
+def _groups(entries: list[Any]) -> list[tuple[str, list[Any]]]:
+    groups: list[tuple[str, list[Any]]] = []
+    for entry in entries:
+        key = entry[2].key
+        if groups and groups[-1][0] == key:
+            groups[-1][1].append(entry)
+        else:
+            groups.append((key, [entry]))
+    return groups
 
 
 def _zero(spec: TypeSpec) -> Any:
     kind = spec.kind
+    if spec.cls is not None and kind is not Kind.STRUCT:
+        return zero_scalar(spec)
     if kind is Kind.BOOL:
         return False
     if kind in (Kind.INT, Kind.UINT):
@@ -241,13 +416,38 @@ def _zero(spec: TypeSpec) -> Any:
     if kind is Kind.BYTES:
         return b""
     if kind is Kind.LIST:
-        return []
+        if spec.length is None or spec.elem is None:
+            return []
+        return [_zero(spec.elem) for _ in range(spec.length)]  # a Go array is never empty
     if kind is Kind.MAP:
         return {}
     if kind is Kind.STRUCT:
         assert spec.cls is not None
-        return spec.cls(**{f.name: f.zero() for f in spec.fields})
+        return spec.cls(**{f.attr: f.zero() for f in spec.fields})
     return None
+
+
+def zero_scalar(spec: TypeSpec) -> Any:
+    """The zero value of a scalar with its own class: Go's zero time, duration, enum constant."""
+    cls = spec.cls
+    assert cls is not None
+    if spec.kind is Kind.TIME:
+        return gotime.Time.zero()
+    if cls is gotime.Duration:
+        return gotime.Duration()
+    zero = "" if spec.kind is Kind.STRING else 0
+    try:
+        return cls(zero)
+    except ValueError:
+        raise TypeMismatch(f"zero value {zero!r} (no {cls.__name__} member has it)",
+                           spec.go_name) from None
+
+
+def int_bounds(spec: TypeSpec) -> tuple[int, int]:
+    """The range of an INT or UINT spec's Go type."""
+    if spec.kind is Kind.INT:
+        return -(1 << (spec.bits - 1)), (1 << (spec.bits - 1)) - 1
+    return 0, (1 << spec.bits) - 1
 
 
 def describe(value: JSON) -> str:
@@ -265,317 +465,12 @@ def describe(value: JSON) -> str:
     return "null"
 
 
-def _number_text(value: Any) -> str:
-    return "number " + (str(value) if type(value) is int else repr(value))
-
-
 def _trampoline(spec: TypeSpec) -> Convert:
     return lambda value: spec.convert(value)
 
 
-def _build_converter(spec: TypeSpec) -> Convert:
-    builder = _CONVERTER_BUILDERS[spec.kind]
-    return builder(spec)
-
-
-def _convert_any(spec: TypeSpec) -> Convert:
-    return lambda value: value
-
-
-def _convert_bool(spec: TypeSpec) -> Convert:
-    def convert(value: JSON) -> bool:
-        if value is True or value is False:
-            return value
-        if value is None:
-            return False
-        raise TypeMismatch(describe(value), spec.go_name)
-    return convert
-
-
-def _convert_int(spec: TypeSpec) -> Convert:
-    low, high = _int_bounds(spec)
-    go_name = spec.go_name
-
-    def convert(value: JSON) -> int:
-        if type(value) is int and low <= value <= high:
-            return value
-        if value is None:
-            return 0
-        if type(value) in (int, float):
-            raise TypeMismatch(_number_text(value), go_name)
-        raise TypeMismatch(describe(value), go_name)
-    return convert
-
-
-def _convert_float(spec: TypeSpec) -> Convert:
-    limit = 3.4028234663852886e38 if spec.bits == 32 else math.inf
-    go_name = spec.go_name
-
-    def convert(value: JSON) -> float:
-        if type(value) is float or type(value) is int:
-            number = float(value)
-            if -limit <= number <= limit and math.isfinite(number):
-                return number
-            raise TypeMismatch(_number_text(value), go_name)
-        if value is None:
-            return 0.0
-        raise TypeMismatch(describe(value), go_name)
-    return convert
-
-
-def _convert_string(spec: TypeSpec) -> Convert:
-    def convert(value: JSON) -> str:
-        if type(value) is str:
-            return value
-        if value is None:
-            return ""
-        raise TypeMismatch(describe(value), "string")
-    return convert
-
-
-def _convert_bytes(spec: TypeSpec) -> Convert:
-    def convert(value: JSON) -> bytes:
-        if type(value) is str:  # Go sends []byte as standard base64
-            try:
-                return base64.b64decode(value, validate=True)
-            except (binascii.Error, ValueError):
-                raise TypeMismatch("string (illegal base64)", spec.go_name) from None
-        if value is None:
-            return b""
-        raise TypeMismatch(describe(value), spec.go_name)
-    return convert
-
-
-def _convert_list(spec: TypeSpec) -> Convert:
-    assert spec.elem is not None
-    elem = spec.elem
-    go_name = spec.go_name
-    if elem.kind is Kind.ANY:
-        def convert_raw(value: JSON) -> list[Any]:
-            if type(value) is list:
-                return value
-            if value is None:
-                return []
-            raise TypeMismatch(describe(value), go_name)
-        return convert_raw
-    item = elem.convert
-
-    def convert(value: JSON) -> list[Any]:
-        if type(value) is list:
-            return [item(v) for v in value]
-        if value is None:
-            return []
-        raise TypeMismatch(describe(value), go_name)
-    return convert
-
-
-def _convert_map(spec: TypeSpec) -> Convert:
-    assert spec.elem is not None and spec.key is not None
-    item = spec.elem.convert
-    key_spec = spec.key
-    go_name = spec.go_name
-    key_convert = spec.key.convert
-
-    def key_of(text: str) -> Any:
-        if key_spec.kind is Kind.STRING:
-            return text
-        try:  # Go parses integer map keys from the object's string keys
-            return key_convert(int(text, 10))
-        except (ValueError, TypeMismatch):
-            raise TypeMismatch(f"number {text}", key_spec.go_name) from None
-
-    def convert(value: JSON) -> dict[Any, Any]:
-        if type(value) is dict:
-            return {key_of(k): item(v) for k, v in value.items()}
-        if value is None:
-            return {}
-        raise TypeMismatch(describe(value), go_name)
-    return convert
-
-
-def _convert_pointer(spec: TypeSpec) -> Convert:
-    assert spec.elem is not None
-    inner = spec.elem.convert
-
-    def convert(value: JSON) -> Any:
-        return None if value is None else inner(value)
-    return convert
-
-
-def _convert_struct(spec: TypeSpec) -> Convert:
-    assert spec.cls is not None
-    cls = spec.cls
-    go_name = spec.go_name
-    struct_name = cls.__name__
-    fields = spec.fields
-    exact = {f.name: (f.name, f.spec.convert) for f in fields}
-    folded = {f.name.lower(): pair for f, pair in zip(fields, exact.values())}
-
-    def convert(value: JSON) -> Any:
-        if type(value) is not dict:
-            if value is None:
-                return spec.zero()
-            raise TypeMismatch(describe(value), go_name)
-        found = {}
-        for key, item in value.items():
-            # Go prefers an exact field name, then a case-insensitive one; unknown keys are skipped.
-            pair = exact.get(key) or folded.get(key.lower())
-            if pair is None or item is None:
-                continue
-            name, convert_field = pair
-            try:
-                found[name] = convert_field(item)
-            except TypeMismatch as err:
-                # Go reports the innermost struct and the whole field path (decode.go addErrorContext).
-                if not err.struct:
-                    err.struct, err.field = struct_name, name
-                else:
-                    err.field = f"{name}.{err.field}"
-                raise
-        for f in fields:
-            if f.name not in found:
-                found[f.name] = f.zero()
-        return cls(**found)
-    return _exact_struct(spec, convert) or convert
-
-
-# Field kinds whose JSON value is valid exactly when its type is this (and, for ints, in range).
-_EXACT_TYPES = {Kind.INT: int, Kind.UINT: int, Kind.STRING: str, Kind.BOOL: bool}
-
-
-def _exact_struct(spec: TypeSpec, general: Convert) -> Optional[Convert]:
-    """A faster converter for the usual object: exactly the field names, no nulls; else general.
-
-    Fields of int, string and bool kinds are checked in one loop over the values, other kinds
-    by their converters. Anything unusual (other keys, case-folded names, nulls, a value out of
-    range or of the wrong type) goes to general, which decides and words the error as Go does.
-    None where the struct's fields cannot be passed positionally in declaration order.
-    """
-    cls = spec.cls
-    fields = spec.fields
-    names = tuple(f.name for f in fields)
-    assert cls is not None
-    params = [f for f in dataclasses.fields(cls) if f.init]
-    if not names or tuple(f.name for f in params[:len(names)]) != names \
-            or any(getattr(f, "kw_only", False) for f in params[:len(names)]):
-        return None
-    count = len(names)
-    get: Callable[[Any], Any] = itemgetter(*names) if count > 1 else lambda value: (value[names[0]],)
-    types: tuple[Any, ...] = tuple(_EXACT_TYPES.get(f.spec.kind) for f in fields)
-    if all(t is int for t in types):  # every field an integer: the bounds they all accept
-        low = max(_int_bounds(f.spec)[0] for f in fields)
-        high = min(_int_bounds(f.spec)[1] for f in fields)
-
-        def convert_ints(value: JSON) -> Any:
-            if type(value) is dict and len(value) == count:
-                try:
-                    values = get(value)
-                except KeyError:
-                    return general(value)
-                for item in values:
-                    if type(item) is not int or not low <= item <= high:
-                        return general(value)
-                return cls(*values)
-            return general(value)
-        return convert_ints
-    converters = tuple(None if t is not None else f.spec.convert for f, t in zip(fields, types))
-    bounds: tuple[Optional[tuple[int, int]], ...] = tuple(
-        _int_bounds(f.spec) if t is int else None for f, t in zip(fields, types))
-
-    def convert(value: JSON) -> Any:
-        if type(value) is dict and len(value) == count:
-            try:
-                values = get(value)
-            except KeyError:
-                return general(value)
-            if None in values:
-                return general(value)
-            out: list[Any] = []
-            item: Any
-            try:
-                for item, kind, convert_field, bound in zip(values, types, converters, bounds):
-                    if convert_field is not None:
-                        item = convert_field(item)
-                    elif type(item) is not kind or (bound is not None
-                                                    and not bound[0] <= item <= bound[1]):
-                        return general(value)
-                    out.append(item)
-            except TypeMismatch:
-                return general(value)  # raises again, naming the struct and field
-            return cls(*out)
-        return general(value)
-    return convert
-
-
-def _int_bounds(spec: TypeSpec) -> tuple[int, int]:
-    if spec.kind is Kind.INT:
-        return -(1 << (spec.bits - 1)), (1 << (spec.bits - 1)) - 1
-    return 0, (1 << spec.bits) - 1
-
-
-_CONVERTER_BUILDERS: dict[Kind, Callable[[TypeSpec], Convert]] = {
-    Kind.ANY: _convert_any,
-    Kind.BOOL: _convert_bool,
-    Kind.INT: _convert_int,
-    Kind.UINT: _convert_int,
-    Kind.FLOAT: _convert_float,
-    Kind.STRING: _convert_string,
-    Kind.BYTES: _convert_bytes,
-    Kind.LIST: _convert_list,
-    Kind.MAP: _convert_map,
-    Kind.POINTER: _convert_pointer,
-    Kind.STRUCT: _convert_struct,
-}
-
-
-def _build_encoder(spec: TypeSpec) -> Encode:
-    kind = spec.kind
-    if kind in _SCALARS:
-        return _identity
-    if kind is Kind.BYTES:
-        return _encode_bytes
-    if kind is Kind.POINTER:
-        assert spec.elem is not None
-        inner = spec.elem.encode
-        return lambda value: None if value is None else inner(value)
-    if kind is Kind.LIST:
-        assert spec.elem is not None
-        if spec.elem.kind in _SCALARS:
-            return lambda value: value if type(value) is list or value is None else list(value)
-        item = spec.elem.encode
-        return lambda value: None if value is None else [item(v) for v in value]
-    if kind is Kind.MAP:
-        assert spec.elem is not None
-        item = spec.elem.encode
-        return lambda value: None if value is None else {str(k): item(v) for k, v in value.items()}
-    pairs = [(f.name, f.spec.encode) for f in spec.fields]
-
-    def encode_struct(value: Any) -> JSON:
-        if not dataclasses.is_dataclass(value):
-            return plain(value)  # None, or a dict returned where a struct was declared
-        return {name: encode(getattr(value, name)) for name, encode in pairs}
-    cls = spec.cls
-    if cls is None or "__slots__" in vars(cls) or any(e is not _identity for _, e in pairs):
-        return encode_struct
-    # Every field is a scalar and this class keeps its fields in its __dict__, in declaration
-    # order: an instance holding exactly those (and nothing else) is encoded by copying it.
-    names = frozenset(name for name, _ in pairs)
-
-    def encode_scalar_struct(value: Any) -> JSON:
-        if type(value) is cls:
-            fields = value.__dict__
-            if fields.keys() == names:
-                return fields.copy()
-        return encode_struct(value)
-    return encode_scalar_struct
-
-
 def _identity(value: Any) -> Any:
     return value
-
-
-def _encode_bytes(value: Any) -> JSON:
-    return base64.b64encode(bytes(value)).decode("ascii") if value is not None else None
 
 
 def plain(value: Any) -> JSON:
@@ -589,7 +484,53 @@ def plain(value: Any) -> JSON:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return spec_of(type(value)).encode(value)
     if isinstance(value, (bytes, bytearray, memoryview)):
-        return _encode_bytes(value)
+        from .jsonvalues import encode_bytes
+        return encode_bytes(value)
     if isinstance(value, enum.Enum):
         return plain(value.value)
+    if isinstance(value, datetime.datetime):
+        return gotime.format_rfc3339(value)
+    if isinstance(value, datetime.timedelta):
+        return gotime.nanoseconds(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return value  # the encoder refuses it, with its own message
     return value  # ints and strs subclasses, or something the encoder will refuse
+
+
+def gob_name_problems(specs: list[Optional[TypeSpec]]) -> list[str]:
+    """Struct fields reachable from specs whose Go names Go cannot see, each with the fix."""
+    problems: list[str] = []
+    seen: set[int] = set()
+    stack = [s for s in specs if s is not None]
+    while stack:
+        spec = stack.pop()
+        if id(spec) in seen:
+            continue
+        seen.add(id(spec))
+        stack.extend(s for s in (spec.elem, spec.key) if s is not None)
+        for f in spec.fields:
+            stack.append(f.spec)
+            if not gonames.is_exported(f.name):
+                assert spec.cls is not None
+                problems.append(_gob_problem(spec.cls.__name__, f))
+    return problems
+
+
+def _gob_problem(struct: str, f: FieldSpec) -> str:
+    suggestion = gonames.go_name(f.attr)
+    return (f"{struct}.{f.attr} never crosses gob: Go sees only exported (capitalized) field "
+            f"names and {f.name!r} is not one. Name it for Go with @greenrpc.go_struct on "
+            f"{struct} ({f.attr} -> {suggestion}) or Annotated[..., "
+            f'greenrpc.GoField("{suggestion}")]')
+
+
+def warn_gob_names(specs: list[Optional[TypeSpec]]) -> None:
+    """Warn (GoNameWarning) about each field gob cannot carry, pointing at the caller's code."""
+    problems = gob_name_problems(specs)
+    if not problems:
+        return
+    level, frame = 2, sys._getframe(1)  # stacklevel 2 is our caller
+    while frame is not None and str(frame.f_globals.get("__name__", "")).startswith("greenrpc"):
+        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
+    for problem in problems:
+        warnings.warn(problem, GoNameWarning, stacklevel=level)

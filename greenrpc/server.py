@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 from email.utils import formatdate
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 import gevent
 from gevent import socket as gsocket
@@ -131,9 +131,14 @@ class Server:
         self._handlers = {"json": self._serve_json, "gob": self._serve_gob,
                           "http": self._serve_http}
 
-    def register(self, obj: Any, name: Optional[str] = None) -> None:
-        """Expose obj's public methods as "Name.Method" (Name defaults to its class name)."""
-        self.registry.register(obj, name)
+    def register(self, obj: Any, name: Optional[str] = None, *,
+                 include: Iterable[str] = ()) -> None:
+        """Expose obj's methods as "Name.Method" (Name defaults to its class name).
+
+        Exposed are the public methods defined by obj's class itself and any marked
+        @greenrpc.expose; include names more (a base class's method, a staticmethod).
+        """
+        self.registry.register(obj, name, include=include)
 
     def register_function(self, function: Callable[..., Any], name: Optional[str] = None) -> None:
         """Expose one function under name (default: its __name__)."""
@@ -306,11 +311,13 @@ class Server:
 
     def _serve_json(self, transport: Transport, first: bytes, peer: str) -> None:
         codec = jsonserver.ServerCodec(self.registry.lookup, self.limits.max_message_size,
-                                       self.limits.max_batch_size, self.limits.max_depth)
+                                       self.limits.max_batch_size, self.limits.max_depth,
+                                       self.limits.max_batch_reply_size)
         self._serve_codec(codec, transport, first, peer)
 
     def _serve_gob(self, transport: Transport, first: bytes, peer: str) -> None:
-        codec = gob.ServerCodec(self.registry.lookup, self.limits.max_message_size)
+        codec = gob.ServerCodec(self.registry.lookup, self.limits.max_message_size,
+                                max_type_memory=self.limits.max_gob_type_memory)
         self._serve_codec(codec, transport, first, peer)
 
     def _serve_connect(self, transport: Transport, first: bytes, peer: str) -> None:

@@ -13,6 +13,9 @@ sys.path.insert(0, str(ROOT / "examples"))
 import greenrpc  # noqa: E402
 from tests import services  # noqa: E402
 
+# Programs that do not monkey-patch are tested in a process of their own (test_unpatched.py).
+collect_ignore = ["unpatched"]
+
 
 @pytest.fixture
 def server() -> Iterator[greenrpc.Server]:

@@ -6,10 +6,13 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any, Optional
+
+from greenrpc.wire.gob import primitives
 
 ROOT = Path(__file__).resolve().parent.parent
 VECTORS = ROOT / "tests" / "vectors"
@@ -68,8 +71,48 @@ def is_open(sock: socket.socket, wait: float = 0.2) -> bool:
     return False
 
 
+def splits(data: bytes, under: int = 16384 - 100) -> dict[str, list[bytes]]:
+    """The same bytes cut in the ways a head has slipped past a limit: whole, just under the
+    limit (16 KiB) then the rest, the blank line cut in two, in 1000-byte reads, byte by byte."""
+    def cut(*at: int) -> list[bytes]:
+        edges = [0, *at, len(data)]
+        return [data[a:b] for a, b in zip(edges, edges[1:])]
+    return {"whole": [data], "under-then-rest": cut(under),
+            "blank-line-cut": cut(len(data) - 2), "1000s": cut(*range(1000, len(data), 1000)),
+            "bytes": cut(*range(1, len(data)))}
+
+
+def connect_head(size: int) -> bytes:
+    """A CONNECT head of exactly size bytes, blank line included."""
+    start = b"CONNECT /_goRPC_ HTTP/1.0\nX-Pad: "
+    return start + b"p" * (size - len(start) - 2) + b"\n\n"
+
+
+def continued_value(count: int, text: str = "x") -> tuple[bytes, bytes, bytes]:
+    """The probe's value, sized by count: definitions, then a struct {Data []int; X any} whose
+    X's concrete type (struct {A int; S string}) is defined inline, so Go ends the first message
+    there and the value continues in the second (PROTOCOL.md 3.5), with S = text."""
+    def struct(name: str, fields: list[tuple[str, int]]) -> bytes:
+        listing = b"".join(b"\x01" + primitives.string_bytes(n) + b"\x01"
+                           + primitives.int_bytes(i) + b"\x00" for n, i in fields)
+        return (b"\x03\x01\x01" + primitives.string_bytes(name) + b"\x00\x01"
+                + primitives.uint_bytes(len(fields)) + listing + b"\x00\x00")
+    big, ints, small = 100, 101, 102
+    definitions = (primitives.message(primitives.int_bytes(-big)
+                                      + struct("Big", [("Data", ints), ("X", 8)]))
+                   + primitives.message(primitives.int_bytes(-ints) + b"\x02\x02\x04\x00\x00"))
+    first = primitives.message(primitives.int_bytes(big) + b"\x01" + primitives.uint_bytes(count)
+                               + b"\x02" * count + b"\x01" + primitives.string_bytes("main.T")
+                               + primitives.int_bytes(-small)
+                               + struct("T", [("A", 2), ("S", 6)]))
+    concrete = b"\x01\x0a\x01" + primitives.string_bytes(text) + b"\x00"
+    second = primitives.message(primitives.int_bytes(small) + primitives.uint_bytes(len(concrete))
+                                + concrete + b"\x00")
+    return definitions, first, second
+
+
 def go_binary(name: str) -> Path:
-    """Build tests/interop/go/<name>/main.go once per test run; return the binary."""
+    """Build the Go program in tests/interop/go/<name>/ once per test run; return the binary."""
     if name in _BUILT:
         return _BUILT[name]
     go = shutil.which("go")
@@ -79,10 +122,28 @@ def go_binary(name: str) -> Path:
     out = Path(tempfile.mkdtemp(prefix="greenrpc-go-")) / name
     env = dict(os.environ, GO111MODULE="off", GOFLAGS="")
     env.setdefault("GOCACHE", str(Path(tempfile.gettempdir()) / "greenrpc-gocache"))
-    subprocess.run([go, "build", "-o", str(out), str(source)], check=True, env=env, timeout=300,
+    subprocess.run([go, "build", "-o", str(out), "."], check=True, env=env, timeout=300,
                    cwd=source.parent)
     _BUILT[name] = out
     return out
+
+
+def go_env() -> dict[str, str]:
+    """The environment Go commands of the tests run in: module mode, a shared build cache."""
+    env = dict(os.environ, GO111MODULE="on", GOFLAGS="-mod=mod")
+    env.setdefault("GOCACHE", str(Path(tempfile.gettempdir()) / "greenrpc-gocache"))
+    return env
+
+
+def go_tool(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `go ARGS...` in directory (a module); fail with Go's output if it fails."""
+    go = shutil.which("go")
+    if go is None:
+        raise AssertionError("the go command is missing: install golang-go (see .ci/run)")
+    done = subprocess.run([go, *args], capture_output=True, text=True, env=go_env(),
+                          timeout=300, cwd=directory)
+    assert done.returncode == 0, f"go {' '.join(args)}: {done.stdout}{done.stderr}"
+    return done
 
 
 def run(args: list[str], timeout: float = 60.0, env: Optional[dict[str, str]] = None
@@ -118,3 +179,64 @@ def self_signed_certificate(directory: Path, host: str = "127.0.0.1") -> tuple[P
                                           serialization.PrivateFormat.PKCS8,
                                           serialization.NoEncryption()))
     return certfile, keyfile
+
+
+# Peers in processes of their own, for tests whose process must not be monkey-patched -------
+
+GREENRPC_PEER = """
+from gevent import monkey; monkey.patch_all()
+import sys
+import gevent
+from greenrpc.transport import tls_server_context
+from tests import services
+tls = tls_server_context(sys.argv[2], sys.argv[3]) if len(sys.argv) > 3 else None
+server = services.make_server(tls=tls)
+print(server.start(sys.argv[1]), flush=True)
+gevent.wait()
+"""
+
+
+class Peer:
+    """A server process that prints its addresses, one a line, then serves until stopped."""
+
+    def __init__(self, args: list[str], lines: int = 1, env: Optional[dict[str, str]] = None
+                 ) -> None:
+        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, env=env,
+                                        cwd=str(ROOT))
+        assert self.process.stdout is not None
+        self.addresses = [self.process.stdout.readline().strip() for _ in range(lines)]
+        if not all(self.addresses):
+            self.stop()
+            raise AssertionError(f"{args[0]} did not print its address")
+        self.address = self.addresses[0]
+
+    def kill(self) -> None:
+        """Die at once, as a crashed server does: connections end without replies."""
+        self.process.kill()
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.kill()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+    def __enter__(self) -> Peer:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+def greenrpc_peer(tls: Optional[tuple[Path, Path]] = None) -> Peer:
+    """greenrpc serving tests/services.py (Arith, Slow.Sleep, Echo) in a gevent process."""
+    args = [sys.executable, "-c", GREENRPC_PEER, "127.0.0.1:0"]
+    if tls is not None:
+        args += [str(tls[0]), str(tls[1])]
+    return Peer(args, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+
+
+def go_peer(name: str) -> Peer:
+    """Go's own server: "jsonserver" (jsonrpc.ServeConn) or "gobserver" (rpc.ServeConn on the
+    first address, rpc.HandleHTTP on the second), each with Arith and Slow.Sleep."""
+    return Peer([str(go_binary(name))], lines=2 if name == "gobserver" else 1)

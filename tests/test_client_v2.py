@@ -133,3 +133,14 @@ def test_go_and_v2_clients_on_one_server_at_once(v2_address: str) -> None:
         v2_calls = [client.go("Arith.Multiply", [{"A": i, "B": 3}]) for i in range(50)]
         assert [c.get(timeout=5)["Pro"] for c in go_calls] == [i * 2 for i in range(50)]
         assert [c.get(timeout=5)["Pro"] for c in v2_calls] == [i * 3 for i in range(50)]
+
+
+def test_a_batch_on_a_closed_client_fails_its_calls_at_once(address: str) -> None:
+    client = greenrpc.dial(address, version=2)
+    client.close()
+    batch = client.batch()
+    pending = batch.call("Arith.Multiply", [{"A": 1, "B": 2}])
+    with pytest.raises(greenrpc.ConnectionClosed, match="client closed"):
+        batch.send()
+    with pytest.raises(greenrpc.ConnectionClosed, match="client closed"):
+        pending.get(timeout=5)  # settled with the reason, not left waiting

@@ -16,7 +16,7 @@ from greenrpc.wire.gob.stream import ReadStream
 from tests import services
 from tests.gobtypes import add_kitchen
 from tests.services import ArithRequest, ArithResponse
-from tests.support import connect, is_open, read_until_closed, vectors
+from tests.support import connect, continued_value, is_open, read_until_closed, vectors
 from tests.wire.test_gob_netrpc import EDGE_DEVIATIONS
 
 CONNECT = b"CONNECT /_goRPC_ HTTP/1.0\n\n"
@@ -249,3 +249,34 @@ def test_client_params_need_a_known_go_type(gob_server: greenrpc.Server) -> None
                                                        "received remote type uint"):
             client.call("Echo.Int", 1, params_type=Uint64)
         assert client.call("Echo.Str", "", params_type=str) == ""
+
+
+def blob(value: Any) -> int:
+    return len(value["Data"]) + len(value["X"]["S"])
+
+
+def test_a_value_trickling_in_after_an_interface_is_not_decoded_again_per_byte() -> None:
+    # A 4 MiB value whose interface field continued in a message still arriving was decoded
+    # again on every read: 0.7-1.3 s of CPU per byte, while no one else was served. Here 512 KiB
+    # and 30 bytes a read apart: the server's CPU over the trickle stays near one decode.
+    from greenrpc.wire.gob import headers
+    from greenrpc.wire.gob.encode import WriteStream
+    server = services.make_server(message_timeout=30)
+    server.register_function(blob, name="Test.Blob")
+    server.start("127.0.0.1:0")
+    definitions, first, second = continued_value(512 << 10, "s" * 20)  # 30 bytes to trickle
+    header = bytearray()
+    WriteStream().write_value(headers.Request("Test.Blob", 1), headers.REQUEST, header)
+    try:
+        with connect(server.address) as sock:
+            cpu = time.process_time()  # the server runs in this process
+            sock.sendall(bytes(header) + definitions + first)
+            for byte in second:
+                sock.sendall(bytes([byte]))
+                assert_still_serves(server.address)  # others are answered meanwhile
+            reply_header, body = read_values(sock, 2)
+            cpu = time.process_time() - cpu
+    finally:
+        server.stop(timeout=5)
+    assert reply_header["Error"] == "" and body == (512 << 10) + 20
+    assert cpu < 1.0, cpu  # measured 0.18 s; decoding again per byte took 2.3 s

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import time
 from typing import Any, Iterator
@@ -252,3 +253,106 @@ def test_an_http_request_trickled_a_byte_at_a_time_is_dropped_at_the_message_tim
                 break
         assert 0.45 < time.monotonic() - started < 2.0
     still_serves(server.address)
+
+
+def post(body: bytes) -> bytes:
+    return (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body)) + body
+
+
+def http_body(sock: socket.socket, timeout: float = 10.0) -> bytes:
+    """Read one HTTP response with a Content-Length; return its body."""
+    sock.settimeout(timeout)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        assert chunk, head
+        body += chunk
+    return body
+
+
+@pytest.mark.parametrize("transport", ["tcp", "http"])
+def test_a_batch_over_max_batch_size_gets_one_small_error(make: Any, transport: str) -> None:
+    # The probe's batch at an eighth of its size: 512 KiB of "[1,1,...]" (262,144 elements)
+    # was answered with an error object per element, 35 MiB in all, seconds of CPU.
+    server = make()
+    batch = b"[" + b",".join([b"1"] * 262_144) + b"]\n"
+    with connect(server.address) as sock:
+        cpu = time.process_time()  # the server runs in this process
+        if transport == "tcp":
+            sock.sendall(batch)
+            reply = read_lines(sock, 1, timeout=20)[0]
+        else:
+            sock.sendall(post(batch))
+            reply = http_body(sock, timeout=20)
+        cpu = time.process_time() - cpu
+        assert len(reply) < 200, len(reply)
+        error = json.loads(reply)["error"]
+        assert error["code"] == -32600
+        assert error["data"] == "batch of 262144 requests exceeds the limit of 1000"
+        assert cpu < 1.5  # parsing 512 KiB of JSON once; measured ~0.05 s
+    still_serves(server.address)
+
+
+@pytest.mark.parametrize("transport", ["tcp", "http"])
+def test_a_batch_reply_past_max_batch_reply_size_becomes_errors(make: Any, transport: str
+                                                                 ) -> None:
+    server = make(max_batch_reply_size=1 << 20)
+    # 20 calls for 110 KB each: 2.2 MB of replies asked for with a 1.4 KB request.
+    batch = b"[" + b",".join(b'{"jsonrpc":"2.0","method":"Echo.Slice","params":[20000],"id":%d}'
+                             % i for i in range(20)) + b"]\n"
+    with connect(server.address) as sock:
+        if transport == "tcp":
+            sock.sendall(batch)
+            reply = read_lines(sock, 1)[0]
+        else:
+            sock.sendall(post(batch))
+            reply = http_body(sock)
+    assert len(reply) < (1 << 20) + 20 * 200
+    replies = json.loads(reply)
+    assert sorted(r["id"] for r in replies) == list(range(20))  # every call answered
+    ok = [r for r in replies if "result" in r]
+    refused = [r for r in replies if "error" in r]
+    assert len(ok) == 9 and all(r["result"] == list(range(20000)) for r in ok)
+    assert len(refused) == 11 and {r["error"]["code"] for r in refused} == {-32001}
+
+
+def gob_definition(id: int, fields: int) -> bytes:
+    """A gob message defining type id as a struct of that many fields, each named F<n>."""
+    from greenrpc.wire.gob.primitives import int_bytes, message, string_bytes, uint_bytes
+    listing = b"".join(b"\x01" + string_bytes(f"F{i}") + b"\x01\x04\x00" for i in range(fields))
+    return message(int_bytes(-id) + b"\x03\x02" + uint_bytes(fields) + listing + b"\x00\x00")
+
+
+@pytest.mark.parametrize("attack", ["a million empty fields", "definitions past the budget"])
+def test_gob_type_definitions_past_their_budget_close_the_connection(
+        make: Any, attack: str, caplog: pytest.LogCaptureFixture) -> None:
+    import tracemalloc
+
+    from greenrpc.wire.gob.primitives import int_bytes, message, uint_bytes
+    server = make()
+    if attack == "a million empty fields":  # the probe's 4 MiB definition held 290 MB
+        data = message(int_bytes(-65) + b"\x03\x02" + uint_bytes(1 << 20) + b"\x00" * (1 << 20)
+                       + b"\x00\x00")
+    else:  # each of 1500 fields fits in the 1 MiB budget, two do not
+        data = b"".join(gob_definition(id, 1500) for id in range(65, 73))
+    tracemalloc.start()
+    try:
+        with caplog.at_level(logging.INFO, logger="greenrpc"), \
+                connect(server.address) as sock:
+            sock.sendall(data)
+            assert read_until_closed(sock) == b""
+            still_serves(server.address)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * len(data) + (4 << 20)  # the message itself; not 70-290 bytes per field
+    reasons = [r.getMessage() for r in caplog.records if "bad message" in r.getMessage()]
+    assert len(reasons) == 1 and ("gob struct definition of 1048576 fields" in reasons[0]
+                                  or "gob type definitions exceed their budget" in reasons[0])

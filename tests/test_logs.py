@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import sys
 import time
 from typing import Any, Callable, Iterator
@@ -14,8 +15,9 @@ import pytest
 import requests
 
 import greenrpc
-from greenrpc.logs import JSONFormatter
+from greenrpc.logs import MAX_LOGGED_TEXT, TEXT_FORMAT, JSONFormatter, TextFormatter, clean
 from tests import services
+from tests.support import connect, read_lines
 
 
 @pytest.fixture
@@ -126,3 +128,74 @@ def test_failed_calls_over_http_are_reported_too(address: str, json_lines: io.St
     assert answer.json()["error"]["message"] == "divide by zero"
     failed = [r for r in records(json_lines) if r.get("event") == "call_failed"]
     assert [r["method"] for r in failed] == ["Arith.Divide"]
+
+
+@pytest.fixture
+def text_lines() -> Iterator[io.StringIO]:
+    """What the greenrpc logger writes meanwhile, formatted as --log-format text does."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(TextFormatter(TEXT_FORMAT))
+    logger = logging.getLogger("greenrpc")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield stream
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+FORGED = "Nope\n2026-12-05 12:00:00,000 ERROR greenrpc forged line\x1b[2K\u2028\\"
+
+
+def test_text_lines_escape_control_characters_and_indent_tracebacks() -> None:
+    record = logging.LogRecord("app", logging.ERROR, __file__, 1, "user said %s", (FORGED,), None)
+    try:
+        raise ValueError("bad input\n2026-12-05 12:00:00,000 ERROR app forged")
+    except ValueError:
+        record.exc_info = sys.exc_info()
+    first, *traceback = TextFormatter(TEXT_FORMAT).format(record).split("\n")
+    assert first.endswith(r"user said Nope\n2026-12-05 12:00:00,000 ERROR greenrpc forged line"
+                          r"\x1b[2K\u2028" "\\")  # another logger's record: escaped, not cut
+    assert traceback and all(line.startswith("    ") for line in traceback)
+    assert traceback[-1] == "    2026-12-05 12:00:00,000 ERROR app forged"
+
+
+def test_clean_cuts_and_escapes_client_text() -> None:
+    assert clean("Arith.Multiply") == "Arith.Multiply"
+    assert clean("a\\b\nc\ud800") == r"a\\b\nc\ud800"  # a backslash is never half an escape
+    cut = clean("x" * (3 << 20))
+    assert cut == "x" * MAX_LOGGED_TEXT + f"...[{(3 << 20) - MAX_LOGGED_TEXT} more characters]"
+
+
+def test_a_forged_method_name_is_one_escaped_line(address: str, text_lines: io.StringIO) -> None:
+    with connect(address) as sock:
+        sock.sendall(json.dumps({"method": FORGED, "params": [], "id": 1}).encode() + b"\n")
+        assert json.loads(read_lines(sock, 1)[0])["error"].startswith("rpc: ")
+    wait_for(lambda: "failed" in text_lines.getvalue())
+    lines = text_lines.getvalue().splitlines()
+    stamp = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO greenrpc ")
+    assert all(stamp.match(line) for line in lines), lines  # every line is a record of ours
+    (failed,) = [line for line in lines if "failed" in line]  # one line, no traceback
+    assert r"call Nope\n2026-12-05 12:00:00,000 ERROR greenrpc forged line\x1b[2K\u2028\\ from" \
+        in failed
+
+
+@pytest.mark.parametrize("format", ["text", "json"])
+def test_a_huge_method_name_writes_a_short_line(address: str, format: str,
+                                                text_lines: io.StringIO,
+                                                json_lines: io.StringIO) -> None:
+    # A 3 MiB name wrote 6 MiB of log (the name, then the error quoting it); here 1 MiB.
+    name = "N" * (1 << 20)
+    with connect(address) as sock:
+        sock.sendall(json.dumps({"method": name, "params": [], "id": 1}).encode() + b"\n")
+        read_lines(sock, 1)
+    stream = text_lines if format == "text" else json_lines
+    wait_for(lambda: "failed" in stream.getvalue())
+    (line,) = [line for line in stream.getvalue().splitlines() if "failed" in line]
+    assert len(line) < 4 * MAX_LOGGED_TEXT + 300
+    if format == "json":
+        assert json.loads(line)["method"].endswith(f"...[{(1 << 20) - MAX_LOGGED_TEXT} more "
+                                                   "characters]")

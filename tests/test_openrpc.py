@@ -11,8 +11,8 @@ import referencing
 import requests
 
 import greenrpc
-from greenrpc import gotypes
-from tests import services
+from greenrpc import debugpage, describe, gotypes
+from tests import profiles, services
 from tests.support import ROOT
 
 # The official OpenRPC meta-schema and the JSON Schema meta-schema it references, vendored
@@ -167,3 +167,65 @@ def test_not_listed_on_the_debug_page_or_in_metrics(catalog: greenrpc.Server) ->
     with greenrpc.dial(catalog.address) as client:
         with pytest.raises(greenrpc.ServerError, match="can't find service rpc.nothing"):
             client.call("rpc.nothing")
+
+
+def test_go_types_and_names_in_the_document() -> None:
+    registry = profiles.make_server().registry
+    document = registry.discover()
+    meta_validator().validate(document)
+    schemas = document["components"]["schemas"]
+    profile = schemas["profiles.Profile"]
+    # properties: the JSON view, embedded structs' fields promoted; x-go-fields: the Go struct.
+    assert list(profile["properties"])[:5] == ["id", "created_at", "By", "note", "user_id"]
+    assert "secret" not in profile["properties"] and "Secret" not in profile["properties"]
+    go_fields = {f["name"]: f for f in profile["x-go-fields"]}
+    assert go_fields["Base"] == {"name": "Base", "type": "profiles.Base", "json": "Base",
+                                 "embedded": True}
+    assert go_fields["Secret"] == {"name": "Secret", "type": "string", "json": "-"}
+    assert go_fields["Email"] == {"name": "Email", "type": "string", "json": "email",
+                                  "omitempty": True}
+    assert profile["properties"]["created_at"] == {"type": "string", "format": "date-time"}
+    assert profile["properties"]["timeout"]["format"] == "time.Duration"
+    assert profile["properties"]["color"] == {"$ref": "#/components/schemas/profiles.Color"}
+    assert schemas["profiles.Priority"] == {
+        "title": "Priority", "type": "integer", "enum": [0, 1, 2], "x-go-type": "uint8",
+        "format": "uint8", "description": "Priority is an enum on an unsigned width, so gob "
+        "sends it as a uint.", "x-go-constants": [{"name": "PriorityUnset", "value": 0},
+                                                   {"name": "PriorityLow", "value": 1},
+                                                   {"name": "PriorityHigh", "value": 2}]}
+    encode = registry.methods["Profiles.Sample"].encode_result
+    assert encode is not None
+    sample = json.loads(json.dumps(encode(profiles.sample_profile())))
+    validator = jsonschema.Draft7Validator({**profile, "components": document["components"]})
+    assert list(validator.iter_errors(sample)) == []
+
+
+def test_inspect_and_debug_page_show_go_names() -> None:
+    registry = profiles.make_server().registry
+    text = describe.render(registry.discover(), "here")
+    assert "  Echo(args profiles.Profile) profiles.Profile\n" in text
+    assert "  Shift(args profiles.Stamp) time.Time\n" in text
+    assert ("  profiles.Profile {profiles.Base, *profiles.Audit, UserID uint64 json:\"user_id\", "
+            "Name string json:\"name\", Email string json:\"email,omitempty\", HomeURL string, "
+            "Timeout time.Duration json:\"timeout\",") in text
+    assert '  profiles.Level string {LevelUnset = "", LevelDebug = "debug",' in text
+    page = debugpage.render_html(registry).decode()
+    assert "Shift(profiles.Stamp, *time.Time) error" in page
+
+
+@greenrpc.go_struct(name="UserInfo")
+@dataclass
+class UserRecord:
+    user_id: int = 0
+
+
+def test_a_go_type_name_is_the_name_everywhere() -> None:
+    class Users:
+        def Get(self, user_id: int) -> UserRecord:
+            return UserRecord(user_id)
+    server = greenrpc.Server()
+    server.register(Users())
+    document = server.registry.discover()
+    assert list(document["components"]["schemas"]) == ["test_openrpc.UserInfo"]
+    assert document["methods"][0]["result"]["x-go-type"] == "test_openrpc.UserInfo"
+    assert "Get(int, *test_openrpc.UserInfo) error" in debugpage.render_html(server.registry).decode()

@@ -1,13 +1,21 @@
 """Registration with Go's rules, lookup, and dispatch; arguments bound by each dialect's codec."""
 from __future__ import annotations
 
+import collections
+import functools
 import json
 import logging
+import operator
+import os
+import re
+import subprocess
+import threading
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+import greenrpc
 from greenrpc import errors
 from greenrpc.errors import ServerError
 from greenrpc.messages import Response
@@ -39,6 +47,7 @@ class Calc:
         return 1
 
     @staticmethod
+    @greenrpc.expose
     def Static(x: int) -> int:
         return x * 2
 
@@ -90,7 +99,7 @@ def dispatch(registry: Registry, call: Call) -> Response:
 def registry() -> Registry:
     reg = Registry()
     reg.register(Calc())
-    reg.register(Child())
+    reg.register(Child(), include=["Inherited"])
     reg.register(Calc(), name="Calc.v1")
     return reg
 
@@ -100,6 +109,127 @@ def test_public_methods_only(registry: Registry) -> None:
     assert "Child.Inherited" in registry.methods
     for name in ("Calc._hidden", "Calc.calls", "Calc.__init__", "Calc.__class__", "Child.__eq__"):
         assert dispatch(registry, go(name)).error is not None
+
+
+def wrapped(function: Any) -> Any:
+    @functools.wraps(function)
+    def call(*args: Any) -> Any:
+        return function(*args)
+    return call
+
+
+def unwrapped(function: Any) -> Any:
+    def call(*args: Any) -> Any:
+        return function(*args)
+    return call
+
+
+class Store(collections.UserDict):  # type: ignore[type-arg]
+    def Get(self, key: str) -> Any:
+        return self.data.get(key)
+
+
+class Worker(threading.Thread):
+    def Status(self) -> str:
+        return "idle"
+
+
+def helper() -> str:
+    return "helper"
+
+
+class Shared:
+    @greenrpc.expose
+    def Ping(self) -> str:
+        return "pong"
+
+    def Internal(self) -> str:  # a base class's method: exposed only where a subclass says so
+        return "internal"
+
+
+class Tools(Shared):
+    getcwd = staticmethod(os.getcwd)
+    run = subprocess.run  # functions stored as attributes
+    help = helper
+    plus = operator.add
+
+    def Ok(self) -> str:
+        return "ok"
+
+    Alias = Ok  # another name for a method defined here
+
+    @staticmethod
+    def Static() -> str:
+        return "static"
+
+    @classmethod
+    def Class(cls) -> str:
+        return "class"
+
+    @wrapped
+    def Wrapped(self) -> str:
+        return "wrapped"
+
+    @unwrapped
+    def Unwrapped(self) -> str:  # its decorator lost the name: it looks like an outside function
+        return "unwrapped"
+
+    def Internal(self) -> str:  # overridden here: this class's own
+        return "own"
+
+
+def test_only_methods_defined_by_the_class_itself_are_exposed_as_in_go(
+        caplog: pytest.LogCaptureFixture) -> None:
+    reg = Registry()
+    reg.register(Store())
+    reg.register(Worker())
+    with caplog.at_level(logging.WARNING, logger="greenrpc"):
+        reg.register(Tools())
+    assert set(reg.services["Store"]) == {"Get"}  # not clear, pop, update, get, keys...
+    assert set(reg.services["Worker"]) == {"Status"}  # not start, join, run, is_alive...
+    assert set(reg.services["Tools"]) == {"Ok", "Alias", "Wrapped", "Internal", "Ping"}
+    for name in ("Store.clear", "Store.pop", "Worker.start", "Tools.getcwd", "Tools.run",
+                 "Tools.help", "Tools.plus", "Tools.Static", "Tools.Class", "Tools.Unwrapped"):
+        assert registry_error(reg, name) == errors.METHOD_NOT_FOUND, name
+    assert reg.dispatch(go("Tools.Internal")).result == "own"
+    assert reg.dispatch(go("Tools.Ping")).result == "pong"  # @expose in a base class
+    warned = [r.getMessage() for r in caplog.records]
+    assert any(re.match(r"Tools.run is a function defined outside the class \((gevent\.)?"
+                        r"subprocess\.run\)", w) for w in warned)  # (gevent's, patched)
+    assert any("Tools.Unwrapped" in w for w in warned)
+    # What is not exposed is not listed either.
+    listed = {m["name"] for m in reg.discover()["methods"]}
+    assert {n for n in listed if n.startswith(("Store.", "Worker.", "Tools."))} == {
+        f"{service}.{method}" for service, methods in reg.services.items()
+        for method in methods}
+
+
+def test_include_and_expose_opt_in_explicitly() -> None:
+    reg = Registry()
+    reg.register(Store(), include=["clear", "get"])
+    reg.register(Tools(), include=["Static", "Class", "getcwd", "Unwrapped"])
+    assert set(reg.services["Store"]) == {"Get", "clear", "get"}
+    assert reg.dispatch(go("Tools.Class")).result == "class"
+    assert reg.dispatch(go("Tools.Unwrapped")).result == "unwrapped"
+
+    class Plain:
+        @classmethod
+        @greenrpc.expose
+        def Make(cls) -> str:
+            return cls.__name__
+    reg.register(Plain())
+    assert reg.dispatch(go("Plain.Make")).result == "Plain"
+    for bad, hint in (("_secret", "stay private"), ("Nope", "has no method Nope"),
+                      ("data", "has no method data")):
+        with pytest.raises(ValueError, match=hint):
+            Registry().register(Store(), include=[bad])
+    with pytest.raises(ValueError, match=r"base classes.*@greenrpc.expose"):
+        Registry().register(type("OnlyInherited", (Worker,), {})())
+
+
+def registry_error(reg: Registry, name: str) -> Any:
+    error = reg.dispatch(go(name)).error
+    return error.code if error is not None else None
 
 
 def test_registration_errors_have_hints() -> None:

@@ -3,8 +3,13 @@ client sends is ever unpickled or evaluated."""
 from __future__ import annotations
 
 import ast
+import collections
 import json
 import logging
+import os
+import subprocess
+import threading
+import urllib.request
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -68,6 +73,53 @@ def test_only_public_methods_of_registered_objects_are_callable(vault: str, name
     assert reply["error"].startswith(("rpc: can't find method ", "rpc: can't find service ",
                                       "rpc: service/method request ill-formed: "))
     assert Vault.called == []
+
+
+class Store(collections.UserDict):  # type: ignore[type-arg]
+    """A service built on a standard-library class: its methods are not the service's."""
+
+    def Get(self, key: str) -> Any:
+        return self.data.get(key)
+
+
+class Job(threading.Thread):
+    def Status(self) -> str:
+        return "idle"
+
+
+class Tools:
+    getcwd = staticmethod(os.getcwd)
+    run = subprocess.run
+
+    def Ok(self) -> str:
+        return "ok"
+
+
+def test_only_the_registered_class_s_own_methods_are_callable_or_listed() -> None:
+    server = greenrpc.Server()
+    store = Store({"k": "v"})
+    server.register(store)
+    server.register(Job())
+    server.register(Tools())
+    server.start()
+    try:
+        with connect(server.address) as sock:
+            for name in ("Store.clear", "Store.pop", "Store.update", "Job.start", "Job.join",
+                         "Tools.getcwd", "Tools.run"):
+                sock.sendall(json.dumps({"method": name, "params": [{}], "id": 1}).encode()
+                             + b"\n")
+                assert json.loads(read_lines(sock, 1)[0])["error"] == \
+                    f"rpc: can't find method {name}"
+            sock.sendall(b'{"jsonrpc":"2.0","method":"rpc.discover","id":2}\n')
+            discovered = {m["name"] for m in json.loads(read_lines(sock, 1)[0])["result"]["methods"]}
+        page = urllib.request.urlopen(f"http://{server.address}/debug/rpc?format=json", timeout=5)
+        listed = {f"{service['name']}.{method['name']}"
+                  for service in json.loads(page.read())["services"]
+                  for method in service["methods"]}
+    finally:
+        server.stop(timeout=5)
+    assert store.data == {"k": "v"}
+    assert discovered == listed == {"Store.Get", "Job.Status", "Tools.Ok"}
 
 
 def test_error_replies_carry_the_message_only_never_a_traceback(

@@ -15,7 +15,7 @@ from ..errors import ProtocolError
 RPC_PATH = "/_goRPC_"
 CONNECTED_STATUS = "200 Connected to Go RPC"
 CONNECTED = b"HTTP/1.0 200 Connected to Go RPC\n\n"
-MAX_HEAD_SIZE = 16384
+MAX_HEAD_SIZE = 16384  # bytes of a request or response head, its blank line included
 _BAD_REQUEST = (b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
                 b"Connection: close\r\n\r\n400 Bad Request")
 _TOO_LARGE = (b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: text/plain; "
@@ -30,6 +30,15 @@ class Answer:
     reply: bytes
     connected: bool
     rest: bytes = b""
+
+
+def head_too_large(data: bytes, split: Optional[tuple[bytes, bytes]]) -> bool:
+    """Whether the head at the start of data (split by split_head) passes MAX_HEAD_SIZE.
+
+    Exact however the head arrived: a complete head is measured to its blank line, so one that
+    came in a single read is held to the same bound as one that came in pieces.
+    """
+    return (len(data) if split is None else len(data) - len(split[1])) > MAX_HEAD_SIZE
 
 
 def split_head(data: bytes) -> Optional[tuple[bytes, bytes]]:
@@ -48,9 +57,9 @@ def answer_connect(data: bytes, path: str = RPC_PATH, date: str = "") -> Optiona
     date fills the Date header of error responses (the module reads no clock).
     """
     split = split_head(data)
+    if head_too_large(data, split):
+        return Answer(_TOO_LARGE, False)
     if split is None:
-        if len(data) > MAX_HEAD_SIZE:
-            return Answer(_TOO_LARGE, False)
         return None
     head, rest = split
     line = head.split(b"\n", 1)[0].rstrip(b"\r")
@@ -106,9 +115,9 @@ def read_connect_reply(data: bytes) -> Optional[bytes]:
     (the HTTP version, line endings and extra headers do not matter, as for Go's client).
     """
     split = split_head(data)
+    if head_too_large(data, split):
+        raise ProtocolError("unexpected HTTP response: head too large")
     if split is None:
-        if len(data) > MAX_HEAD_SIZE:
-            raise ProtocolError("unexpected HTTP response: head too large")
         return None
     head, rest = split
     line = head.split(b"\n", 1)[0].rstrip(b"\r").decode("latin-1")

@@ -24,6 +24,7 @@ from .jsonstream import DEFAULT_MAX_MESSAGE_SIZE, JSONStream, member_text
 
 V2 = Dialect.JSON_RPC2
 DEFAULT_MAX_BATCH_SIZE = 1000
+DEFAULT_MAX_BATCH_REPLY_SIZE = 4 << 20  # bytes of one batch's reply array
 _dumps = ujson.dumps
 
 
@@ -139,19 +140,14 @@ def _bind(target: Target, args: list[Any], kwargs: dict[str, Any]
 
 def decode_batch(items: list[Any], lookup: Lookup, max_batch_size: int = DEFAULT_MAX_BATCH_SIZE
                  ) -> Union[Batch, Response]:
-    """Read a batch; an empty one is a single Invalid Request response (spec section 6)."""
+    """Read a batch; an empty or oversized one is a single Invalid Request response (spec 6)."""
     if not items:
         return invalid_request(errors.V2_EMPTY_BATCH)
     if len(items) > max_batch_size:
-        # Every request gets its own error, with its id, so a client can tell which ones failed.
-        detail = errors.V2_BATCH_LIMIT.format(count=len(items), limit=max_batch_size)
-        refused: list[Union[Request, Response]] = []
-        for item in map(read_request, items):
-            if isinstance(item, Response):
-                refused.append(item)
-            elif item.id is not NO_ID:
-                refused.append(error_response(errors.BATCH_TOO_LARGE, detail, item.id))
-        return Batch(refused)
+        # One error for the whole batch, before any element is looked at: an error per element
+        # would let a 4 MiB "[1,1,...]" ask for 280 MiB of replies.
+        return invalid_request(errors.V2_BATCH_LIMIT.format(count=len(items),
+                                                            limit=max_batch_size))
     return Batch([decode_request(item, lookup) for item in items])
 
 
@@ -193,9 +189,26 @@ def encode_response(response: Response) -> bytes:
     return (text + "\n").encode() if text else b""
 
 
-def encode_batch(responses: list[Response]) -> bytes:
-    """A batch's responses as one array and a newline; b"" when every element was a notification."""
-    texts = [text for text in map(response_text, responses) if text]
+def encode_batch(responses: list[Response],
+                 max_reply_size: int = DEFAULT_MAX_BATCH_REPLY_SIZE) -> bytes:
+    """A batch's responses as one array and a newline; b"" when every element was a notification.
+
+    Responses are added in order while the array stays within max_reply_size bytes; one that
+    would pass it is replaced by a short error saying so (the call ran, its reply is dropped),
+    so a thousand small requests cannot ask for an unbounded reply.
+    """
+    texts = []
+    size = 0
+    for response in responses:
+        text = response_text(response)
+        if not text:
+            continue
+        if size + len(text) > max_reply_size:
+            detail = errors.V2_BATCH_REPLY_LIMIT.format(limit=max_reply_size)
+            text = response_text(error_response(errors.BATCH_TOO_LARGE, detail,
+                                                response.request.id))
+        size += len(text) + 1
+        texts.append(text)
     return ("[" + ",".join(texts) + "]\n").encode() if texts else b""
 
 
@@ -262,10 +275,21 @@ class ClientCodec:
         return ("[" + ",".join(request_text(*call) for call in calls) + "]\n").encode()
 
     def feed(self, data: bytes) -> list[Reply]:
+        try:
+            pairs, broken = self.stream.feed(data), None
+        except ProtocolError as err:
+            pairs, broken = err.completed, err
         replies: list[Reply] = []
-        for value, _ in self.stream.feed(data):
-            if type(value) is list:  # a batch's replies
-                replies.extend(decode_reply(item) for item in value)
-            else:
-                replies.append(decode_reply(value))
+        for value, _ in pairs:  # replies that arrived whole count, however the stream broke
+            try:
+                if type(value) is list:  # a batch's replies
+                    replies.extend([decode_reply(item) for item in value])
+                else:
+                    replies.append(decode_reply(value))
+            except ProtocolError as err:
+                err.completed = replies
+                raise
+        if broken is not None:
+            broken.completed = replies
+            raise broken
         return replies

@@ -52,13 +52,14 @@ def decode(value: Any, raw: bytes, lookup: Lookup, max_batch_size: int, v2_fallb
     return _decode_go(value, raw, lookup)
 
 
-def encode(response: Union[Response, list[Response]]) -> bytes:
+def encode(response: Union[Response, list[Response]],
+           max_batch_reply_size: int = jsonrpc2.DEFAULT_MAX_BATCH_REPLY_SIZE) -> bytes:
     """Answer in the request's dialect; a batch's responses as one array."""
     if type(response) is Response:
         if response.request.dialect is _GO_JSON:
             return _encode_go(response)
         return jsonrpc2.encode_response(response)
-    return jsonrpc2.encode_batch(response)  # type: ignore[arg-type]
+    return jsonrpc2.encode_batch(response, max_batch_reply_size)  # type: ignore[arg-type]
 
 
 class ServerCodec(JSONStream):
@@ -70,14 +71,17 @@ class ServerCodec(JSONStream):
     loop. From the first line that is anything else, the stream's general path takes over.
     """
 
-    __slots__ = ("lookup", "max_batch_size", "spoke_v2")  # one per connection: no __dict__ each
+    # One per connection: no __dict__ each.
+    __slots__ = ("lookup", "max_batch_size", "max_batch_reply_size", "spoke_v2")
 
     def __init__(self, lookup: Lookup, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
                  max_batch_size: int = jsonrpc2.DEFAULT_MAX_BATCH_SIZE,
-                 max_depth: int = DEFAULT_MAX_DEPTH) -> None:
+                 max_depth: int = DEFAULT_MAX_DEPTH,
+                 max_batch_reply_size: int = jsonrpc2.DEFAULT_MAX_BATCH_REPLY_SIZE) -> None:
         super().__init__(max_message_size, max_depth)
         self.lookup = lookup
         self.max_batch_size = max_batch_size
+        self.max_batch_reply_size = max_batch_reply_size
         self.spoke_v2 = False  # this connection has sent a 2.0 request or batch
 
     def feed(self, data: bytes) -> list[Message]:  # type: ignore[override]
@@ -151,4 +155,4 @@ class ServerCodec(JSONStream):
     def encode(self, response: Union[Response, list[Response]]) -> bytes:
         if type(response) is Response and response.request.dialect is _GO_JSON:
             return _encode_go(response)  # inlined: Go's replies are the hot path
-        return encode(response)
+        return encode(response, self.max_batch_reply_size)

@@ -8,8 +8,15 @@ import pytest
 
 from greenrpc.errors import ProtocolError
 from greenrpc.wire import detect_protocol
-from greenrpc.wire.goconnect import CONNECTED, answer_connect, connect_request, read_connect_reply, respond
-from tests.support import vectors
+from greenrpc.wire.goconnect import (
+    CONNECTED,
+    MAX_HEAD_SIZE,
+    answer_connect,
+    connect_request,
+    read_connect_reply,
+    respond,
+)
+from tests.support import connect_head, splits, vectors
 
 DATE = "Wed, 25 Nov 2026 19:30:08 GMT"
 SERVER_CASES = [c for c in vectors("http_edge_cases.json") if "client_to_server" in c
@@ -51,6 +58,25 @@ def test_malformed_or_huge_heads_are_refused(data: bytes) -> None:
     answer = answer_connect(data)
     assert answer is not None and not answer.connected
     assert re.match(rb"HTTP/1.1 4(00|31) ", answer.reply)
+
+
+@pytest.mark.parametrize("way", ["whole", "under-then-rest", "blank-line-cut", "1000s", "bytes"])
+def test_the_head_limit_is_exact_however_the_head_arrives(way: str) -> None:
+    for size, allowed in ((MAX_HEAD_SIZE, True), (MAX_HEAD_SIZE + 1, False),
+                          (3 * MAX_HEAD_SIZE, False)):
+        data = b""
+        answer = None
+        for piece in splits(connect_head(size) + b"\x03\x04\x00\x54")[way]:
+            data += piece  # what the server has read so far, asked after every read
+            answer = answer_connect(data)
+            if answer is not None:
+                break
+        assert answer is not None and answer.connected is allowed, (size, way)
+        if not allowed:
+            assert answer.reply.startswith(b"HTTP/1.1 431 ")
+    reply = b"HTTP/1.0 200 Connected to Go RPC\nX-Pad: " + b"p" * MAX_HEAD_SIZE + b"\n\n"
+    with pytest.raises(ProtocolError, match="head too large"):
+        read_connect_reply(reply)
 
 
 @pytest.mark.parametrize("case", vectors("go_client_vs_fake_servers.json")["http"],

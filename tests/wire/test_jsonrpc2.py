@@ -11,9 +11,9 @@ from typing import Any, Optional
 
 import pytest
 
-from greenrpc import ServerError
+from greenrpc import ServerError, errors
 from greenrpc.errors import ProtocolError
-from greenrpc.messages import Batch, Request, Response
+from greenrpc.messages import NO_ID, Batch, Dialect, Request, Response
 from greenrpc.registry import Registry
 from greenrpc.wire import jsonrpc2, jsonserver
 from tests import services
@@ -198,19 +198,61 @@ def test_fractional_and_big_ids_are_echoed_as_written() -> None:
     assert [reply["id"] for reply in got] == [1.0, 123456789012345678901234567890]
 
 
-def test_batch_limit_answers_each_request_with_its_id() -> None:
+def test_an_oversized_batch_gets_one_error_and_nothing_runs(monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
     items = [{"jsonrpc": "2.0", "method": "get_data", "id": i} for i in range(4)]
-    items.append({"jsonrpc": "2.0", "method": "update"})  # a notification: still never answered
+    items.append({"jsonrpc": "2.0", "method": "update"})
+    looked_at = []
+    real = jsonrpc2.decode_request
+    monkeypatch.setattr(jsonrpc2, "decode_request", lambda *a: looked_at.append(a) or real(*a))
     def small() -> jsonserver.ServerCodec:
         return jsonserver.ServerCodec(spec_registry().lookup, max_batch_size=3)
-    (batch,) = small().feed(json.dumps(items).encode())
-    (reply,) = run(json.dumps(items).encode(), codec=small())[0]
-    assert sorted(r["id"] for r in reply) == [0, 1, 2, 3]
-    assert {r["error"]["code"] for r in reply} == {-32001}
-    assert reply[0]["error"]["data"] == "batch of 5 requests exceeds the limit of 3"
-    assert not any(type(item) is Request for item in batch.items)  # nothing runs
+    codec = small()
+    (refused,) = codec.feed(json.dumps(items).encode())
+    assert type(refused) is Response and not looked_at  # no element was even decoded
+    assert codec.encode(refused) == (b'{"jsonrpc":"2.0","error":{"code":-32600,"message":'
+                                     b'"Invalid Request","data":"batch of 5 requests exceeds '
+                                     b'the limit of 3"},"id":null}\n')
     within, _ = run(json.dumps(items[:3]).encode(), codec=small())
     assert [r["result"] for r in within[0]] == [["hello", 5]] * 3
+
+
+def test_a_huge_batch_of_junk_costs_one_small_reply() -> None:
+    # The probe's batch at a quarter of its size: 1 MiB of "[1,1,...]" used to be answered with
+    # 525,000 error objects (70 MiB).
+    data = b"[" + b",".join([b"1"] * 525_000) + b"]\n"
+    got, broken = run(data)
+    assert not broken and len(got) == 1
+    assert got[0]["error"]["code"] == errors.INVALID_REQUEST and got[0]["id"] is None
+    assert got[0]["error"]["data"] == "batch of 525000 requests exceeds the limit of 1000"
+
+
+def echo(size: int, id: Any) -> Response:
+    return Response(Request("echo", [], id, Dialect.JSON_RPC2), "x" * size)
+
+
+def test_batch_replies_past_the_reply_budget_become_errors() -> None:
+    responses = [echo(1000, i) for i in range(10)]
+    responses.append(Response(Request("update", [], NO_ID, Dialect.JSON_RPC2), None))
+    data = jsonrpc2.encode_batch(responses, max_reply_size=3000)
+    replies = json.loads(data)
+    assert [r["id"] for r in replies] == list(range(10))  # every call is answered, in order
+    assert [len(r.get("result", "")) for r in replies[:2]] == [1000, 1000]
+    for reply in replies[2:]:
+        assert reply["error"] == {"code": errors.BATCH_TOO_LARGE, "message": "Batch too large",
+                                  "data": "the replies to this batch exceed the limit of 3000 "
+                                          "bytes: the call ran, its reply was dropped"}
+    assert len(data) < 3000 + 8 * 200
+    # A small reply after a refused big one still fits, and by default 4 MiB fit.
+    mixed = json.loads(jsonrpc2.encode_batch([echo(5000, 1), echo(10, 2)], max_reply_size=3000))
+    assert "error" in mixed[0] and mixed[1]["result"] == "x" * 10
+    assert len(json.loads(jsonrpc2.encode_batch([echo(1 << 20, i) for i in range(3)]))) == 3
+
+
+def test_the_server_codec_applies_its_batch_reply_budget() -> None:
+    codec = jsonserver.ServerCodec(spec_registry().lookup, max_batch_reply_size=1500)
+    replies = json.loads(codec.encode([echo(1000, 1), echo(1000, 2)]))
+    assert "result" in replies[0] and replies[1]["error"]["code"] == errors.BATCH_TOO_LARGE
 
 
 def test_invalid_json_on_a_go_connection_closes_silently() -> None:
@@ -284,3 +326,19 @@ def test_the_parse_error_answer_does_not_depend_on_how_reads_cut_the_stream() ->
     assert (whole, broken) == run(data, chunked=True) == ([], True)
     spoke, _ = run(b'{"jsonrpc": "2.0", "method": "foobar, "params": "bar", "baz]\n', chunked=True)
     assert [reply["error"]["code"] for reply in spoke] == [-32700]
+
+
+def test_client_codec_keeps_the_replies_before_a_broken_stream() -> None:
+    # Found by fuzz/jsonserver_fuzz.py: raw (value, bytes) pairs escaped as replies, and the
+    # stream decoded differently cut in pieces than whole.
+    data = b'{"jsonrpc":"2.0","result":1,"id":1}\n"params" xyz'
+    for step in (len(data), 8, 1):
+        codec = jsonrpc2.ClientCodec()
+        replies = []
+        with pytest.raises(ProtocolError) as raised:
+            for i in range(0, len(data), step):
+                replies += codec.feed(data[i:i + step])
+            codec.feed(b"")
+        replies += raised.value.completed
+        assert [(r.id, r.result) for r in replies] == [(1, 1)], step
+        assert str(raised.value) == "response is a JSON string, not an object"

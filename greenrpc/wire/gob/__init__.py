@@ -5,6 +5,7 @@ wiretypes    builtin ids, bootstrap structs, the peer's type definitions
 ops          the small readers values are decoded with
 decode       wire values into Python values with Go's compatibility rules
 definitions  our ids and definition messages for local types
+peertypes    the peer's definitions, read with their memory counted against a budget
 encode       Python values into messages, with Go's omission rules
 stream       one incoming stream: messages, definitions, whole values
 headers      net/rpc's Request and Response header structs

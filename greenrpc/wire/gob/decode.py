@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
-from ...schema import ANY, Kind, TypeSpec
+from ... import gotime
+from ...schema import ANY, Kind, TypeMismatch, TypeSpec
 from .ops import Op, fail, float32_op, int_op, list_op, map_op, read_bool, read_complex, singleton, struct_op
 from .primitives import (
     BAD_TYPE,
@@ -51,14 +52,18 @@ class _Mismatch(Exception):
 def _dataclass_builder(spec: TypeSpec) -> Callable[[dict[str, Any]], Any]:
     cls = spec.cls
     assert cls is not None
-    fields = [(f.name, f.zero) for f in spec.fields]
+    fields = [(f.attr, f.zero) for f in spec.fields]
     total = len(fields)
 
     def build(values: dict[str, Any]) -> Any:
         if len(values) != total:  # fields absent on the wire hold their zero value
             for name, zero in fields:
                 if name not in values:
-                    values[name] = zero()
+                    try:
+                        values[name] = zero()
+                    except TypeMismatch:  # an Enum without a constant for Go's zero value
+                        raise DecodeError(f"gob: {spec.name}.{name} is absent (zero), and no "
+                                          "constant of its type has the zero value") from None
         return cls(**values)
     return build
 
@@ -120,6 +125,8 @@ class Compiler:
             assert spec.elem is not None
             spec = spec.elem
             kind = spec.kind
+        if spec.cls is not None and kind is not Kind.STRUCT:
+            return self._named(id, spec, name)
         if kind is Kind.ANY:
             return self.generic_op(id)
         if kind is Kind.STRUCT:
@@ -146,6 +153,16 @@ class Compiler:
             return map_op(self._typed(wire.key, spec.key, name),
                            self._typed(wire.elem, spec.elem, name), True)
         raise _Mismatch
+
+    def _named(self, id: int, spec: TypeSpec, name: str) -> Op:
+        """Scalars with their own class: time.Time from its GobEncoder bytes, constants, durations."""
+        if spec.kind is Kind.TIME:
+            wire = self.wire(id)
+            if wire is None or wire.kind is not WireKind.OPAQUE:
+                raise _Mismatch
+            return _read_time
+        read = self._typed(id, TypeSpec(spec.kind, spec.go_name, bits=spec.bits), name)
+        return _constant(read, spec)
 
     def _list(self, id: int, spec: TypeSpec, name: str) -> Op:
         elem = spec.elem
@@ -176,17 +193,18 @@ class Compiler:
         entry = (struct_op(plan, _dataclass_builder(spec)), 0)
         self._structs[(id, spec)] = entry  # before the fields: a field may be this struct again
         try:
-            local = {f.name: f.spec for f in spec.fields}
+            local = {f.name: f for f in spec.fields}  # by Go name, as Go matches them
             matched = 0
             for field_name, field_id in wire.fields:
                 if not field_name:
                     raise DecodeError(f"gob: empty name for remote field of type {wire.name}")
-                field_spec = local.get(field_name)
-                if field_spec is None:
+                field = local.get(field_name)
+                if field is None:
                     plan.append((None, self.generic_op(field_id)))
                     continue
+                field_spec = field.spec
                 try:
-                    plan.append((field_name, self._typed(field_id, field_spec, field_name)))
+                    plan.append((field.attr, self._typed(field_id, field_spec, field_name)))
                 except _Mismatch:
                     raise DecodeError(f"gob: wrong type ({go_type(field_spec)}) for received "
                                       f"field {wire.name}.{field_name}") from None
@@ -278,6 +296,28 @@ class Compiler:
 
 def _none() -> None:
     return None
+
+
+def _read_time(c: Cursor) -> Any:
+    try:
+        return gotime.unmarshal_binary(read_bytes(c))
+    except ValueError as err:
+        raise DecodeError(f"gob: {err}") from None
+
+
+def _constant(read: Op, spec: TypeSpec) -> Op:
+    cls = spec.cls
+    assert cls is not None
+    make: Callable[[Any], Any] = gotime.Duration.from_nanoseconds \
+        if cls is gotime.Duration else cls
+
+    def op(c: Cursor) -> Any:
+        value = read(c)
+        try:
+            return make(value)
+        except ValueError:
+            raise DecodeError(f"gob: {value!r} is no constant of {spec.go_name}") from None
+    return op
 
 
 _GENERIC_SCALARS: dict[int, Op] = {BOOL: read_bool, INT: read_int, UINT: read_uint,

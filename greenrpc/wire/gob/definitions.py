@@ -129,6 +129,8 @@ class TypeIds:
                               + b"\x00" for f in spec.fields)
             listing = b"\x01" + uint_bytes(len(spec.fields)) + fields if spec.fields else b""
             return b"\x03\x01" + common + listing + b"\x00\x00"
+        if spec.kind is Kind.TIME:  # a GobEncoder, which Go names by its type's own name
+            return b"\x05\x01\x01" + string_bytes(spec.name) + b"\x01" + int_bytes(id) + b"\x00\x00\x00"
         if spec.kind is Kind.MAP:
             assert spec.key is not None and spec.elem is not None
             return (b"\x04\x01" + common + b"\x01" + int_bytes(self._id(spec.key)) + b"\x01"

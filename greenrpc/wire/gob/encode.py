@@ -8,8 +8,11 @@ TypeSpec. ``WriteStream`` adds the per-stream part: definitions first, then the 
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import enum
 from typing import Any, Callable, Optional
 
+from ... import gotime
 from ...schema import Kind, TypeSpec, spec_of
 from .definitions import TypeIds, base_of, builtin_id, is_bytes
 from .primitives import EncodeError, float_bytes, int_bytes, string_bytes, uint_bytes
@@ -41,6 +44,8 @@ def encoder(spec: TypeSpec) -> Emit:
 
 def _build(spec: TypeSpec) -> Emit:
     kind = spec.kind
+    if spec.cls is not None and kind is not Kind.STRUCT:
+        return _named(spec)
     if kind is Kind.POINTER:
         assert spec.elem is not None
         inner = encoder(spec.elem)
@@ -90,6 +95,28 @@ def _integer(spec: TypeSpec) -> Emit:
     return emit
 
 
+def _named(spec: TypeSpec) -> Emit:
+    """Scalars with their own class: time.Time (GobEncoder bytes), durations, enum constants."""
+    if spec.kind is Kind.TIME:
+        def emit_time(value: Any, out: bytearray) -> None:
+            try:
+                data = gotime.marshal_binary(value)
+            except (ValueError, AttributeError) as err:
+                raise EncodeError(f"gob: cannot encode {value!r} as time.Time: {err}") from None
+            out += uint_bytes(len(data))
+            out += data
+        return emit_time
+    wire = encoder(TypeSpec(spec.kind, spec.go_name, bits=spec.bits))
+    if spec.cls is gotime.Duration:
+        def emit_duration(value: Any, out: bytearray) -> None:
+            wire(value if type(value) is int else gotime.nanoseconds(value), out)
+        return emit_duration
+
+    def emit_constant(value: Any, out: bytearray) -> None:
+        wire(value.value if isinstance(value, enum.Enum) else value, out)
+    return emit_constant
+
+
 def _emit_bool(value: Any, out: bytearray) -> None:
     if not isinstance(value, int):
         raise EncodeError(f"gob: cannot encode {value!r} as bool")
@@ -130,25 +157,54 @@ def _list(spec: TypeSpec) -> Emit:
     return emit
 
 
-def _omit_when_none(spec: TypeSpec) -> bool:
-    """Whether a field is left out only when None (Go always sends structs, arrays, maps)."""
+def _omit(spec: TypeSpec) -> Optional[Callable[[Any], bool]]:
+    """When a struct field is left out: None for "when falsy", Go's zero for most kinds.
+
+    Go always sends structs and arrays (only a nil pointer to one is left out), leaves out a
+    zero time.Time (its GobEncoder op asks IsZero), and tests constants and durations by value.
+    """
+    base = base_of(spec)
+    if base.kind is Kind.TIME:
+        return _zero_time
     if spec.kind is Kind.POINTER:
-        assert spec.elem is not None
-        return base_of(spec).kind in (Kind.STRUCT, Kind.MAP) or base_of(spec).length is not None
-    return spec.kind in (Kind.STRUCT, Kind.ANY) or spec.length is not None
+        return _is_none if base.kind in (Kind.STRUCT, Kind.MAP) or base.length is not None \
+            else None
+    if spec.kind in (Kind.STRUCT, Kind.ANY) or spec.length is not None:
+        return _is_none
+    if spec.cls is gotime.Duration:
+        return lambda value: value is None or not (value if type(value) is int
+                                                   else gotime.nanoseconds(value))
+    if spec.cls is not None:
+        return lambda value: value is None or not (value.value if isinstance(value, enum.Enum)
+                                                   else value)
+    return None
+
+
+def _is_none(value: Any) -> bool:
+    return value is None
+
+
+def _zero_time(value: Any) -> bool:
+    return value is None or value == _ZERO_TIME
+
+
+_ZERO_TIME = gotime.Time.zero()  # Go's IsZero ignores the zone
 
 
 def _struct(spec: TypeSpec) -> Emit:
     # Fields are numbered in declaration order from 1 here (the delta from Go's -1 start).
-    plan = [(index + 1, f.name, encoder(f.spec), _omit_when_none(f.spec))
+    plan = [(index + 1, f.attr, f.name, encoder(f.spec), _omit(f.spec))
             for index, f in enumerate(spec.fields)]
 
     def emit(value: Any, out: bytearray) -> None:
         get = value.get if type(value) is dict else None  # a dict may stand in for the dataclass
         last = 0
-        for number, name, emit_field, when_none in plan:
-            item = getattr(value, name) if get is None else get(name)
-            if item is None if when_none else not item:
+        for number, attr, name, emit_field, omit in plan:
+            item = getattr(value, attr) if get is None else get(name, get(attr))
+            if omit is None:
+                if not item:
+                    continue
+            elif omit(item):
                 continue
             delta = number - last
             if delta < 0x80:
@@ -186,11 +242,17 @@ _BUILTIN_SPECS = {Kind.BOOL: spec_of(bool), Kind.INT: spec_of(int), Kind.FLOAT: 
 def infer_spec(value: Any) -> Optional[TypeSpec]:
     """Guess the Go type of a value where only one answer is sensible; None if there is none.
 
-    Dataclass instances give their class, and str, bool, float, bytes their obvious types.
+    Dataclass and Enum instances give their class, datetimes time.Time, timedeltas
+    time.Duration, and str, bool, float, bytes their obvious types.
     int is left out on purpose: Go's int and uint look alike in Python but not on the wire.
     """
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    if dataclasses.is_dataclass(value) and not isinstance(value, type) \
+            or isinstance(value, enum.Enum):
         return spec_of(type(value))
+    if isinstance(value, datetime.datetime):
+        return spec_of(datetime.datetime)
+    if isinstance(value, datetime.timedelta):
+        return spec_of(datetime.timedelta)
     if type(value) in (str, bool, float, bytes):
         return spec_of(type(value))
     return None

@@ -17,6 +17,7 @@ from .. import Incoming, Lookup
 from . import headers
 from .definitions import base_of
 from .encode import WriteStream, infer_spec
+from .peertypes import DEFAULT_MAX_TYPE_MEMORY
 from .primitives import (
     Cursor,
     DecodeError,
@@ -46,9 +47,10 @@ class ServerCodec:
     """
 
     def __init__(self, lookup: Lookup, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-                 max_types: int = DEFAULT_MAX_TYPES) -> None:
+                 max_types: int = DEFAULT_MAX_TYPES,
+                 max_type_memory: int = DEFAULT_MAX_TYPE_MEMORY) -> None:
         self.lookup = lookup
-        self.reader = ReadStream(max_message_size, max_types)
+        self.reader = ReadStream(max_message_size, max_types, max_type_memory)
         self.writer = WriteStream()
         self._header: Optional[headers.Request] = None  # read; its argument has not arrived
         self._header_prefix = b""  # a header value's first bytes: the id of Go's header type
@@ -250,8 +252,9 @@ class ClientCodec:
     decodes_results = True
 
     def __init__(self, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-                 max_types: int = DEFAULT_MAX_TYPES) -> None:
-        self.reader = ReadStream(max_message_size, max_types)
+                 max_types: int = DEFAULT_MAX_TYPES,
+                 max_type_memory: int = DEFAULT_MAX_TYPE_MEMORY) -> None:
+        self.reader = ReadStream(max_message_size, max_types, max_type_memory)
         self.writer = WriteStream()
         self._results: dict[int, TypeSpec] = {}   # seq -> the type its reply decodes into
         self._header: Optional[headers.Response] = None

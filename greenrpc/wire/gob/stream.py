@@ -2,41 +2,60 @@
 
 How this works (docs/protocol.md 3.1): a message is a uint length and that many bytes; it holds either
 one type definition (a negative id) or one value (a positive id). ``read_value`` reads definitions
-until a value message arrives and decodes it, as Go's ``Decoder.Decode`` does. Messages are
-consumed as they are used: a definition stays registered even if the value after it fails, and
-a value that fails to decode still consumes its message, so the stream stays aligned. The one
-case that waits for more bytes mid-value is an interface value continuing in the next message
-after an inline definition; then the definitions it made are withdrawn and the value is read
-again from its first message once more bytes have arrived.
+until a value message arrives and decodes it, as Go's ``Decoder.Decode`` does. A message is only
+looked at once it is complete. Messages are consumed as they are used: a definition stays
+registered even if the value after it fails, and a value that fails to decode still consumes its
+message, so the stream stays aligned.
+
+The one case that waits for more bytes mid-value is an interface value continuing in the next
+message after an inline definition (the "trap" of PROTOCOL.md 3.5). Decoding again from the
+value's start at every read cost 0.7-1.3 s of CPU per trickled byte for a 4 MiB value, so such a
+value is decoded once more in a greenlet of its own (a coroutine: no I/O, no hub), which pauses
+where the next message is missing and resumes there when it is complete. Each byte is decoded at
+most twice however the value is cut, and only complete messages are decoded at all.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
+
+from greenlet import getcurrent, greenlet
 
 from ...errors import ProtocolError
 from ...schema import ANY, TypeSpec
 from .decode import Compiler
+from .peertypes import DEFAULT_MAX_FIELDS, DEFAULT_MAX_TYPE_MEMORY, TypeBudget
 from .primitives import BAD_UINT, END_OF_DATA, Cursor, DecodeError, NeedMore, read_int, read_uint
-from .wiretypes import FIRST_USER_ID, WIRE_TYPE, WireType, from_definition
+from .wiretypes import FIRST_USER_ID, WireType
 
 DEFAULT_MAX_MESSAGE_SIZE = 4 << 20
 DEFAULT_MAX_TYPES = 10000
+_WAITING = object()  # what a paused decode hands back while its next message is incomplete
 
 
 class ReadStream:
-    """The receiving side of one gob stream; one per connection direction."""
+    """The receiving side of one gob stream; one per connection direction.
+
+    max_type_memory bounds what the peer's type definitions may hold (peertypes.py estimates
+    it as they are read), max_fields the fields of one struct definition.
+    """
 
     def __init__(self, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-                 max_types: int = DEFAULT_MAX_TYPES) -> None:
+                 max_types: int = DEFAULT_MAX_TYPES,
+                 max_type_memory: int = DEFAULT_MAX_TYPE_MEMORY,
+                 max_fields: int = DEFAULT_MAX_FIELDS) -> None:
         self.max_message_size = max_message_size
         self.max_types = max_types
+        self.budget = TypeBudget(max_type_memory, max_fields)
         self.types: dict[int, WireType] = {}
         self.compiler = Compiler(self.types)
         self._buffer = bytearray()
         self._start = 0       # first byte of _buffer not consumed yet
         self._value_end = 0   # end of the last message the value being read has used
         self._value_size = 0  # bytes of the messages the value being read has used
-        self._inline: list[int] = []  # types defined inside the value being read
+        self._inline: list[tuple[int, int]] = []  # (id, cost) defined inside the value read
+        # A value decoding in its own greenlet, paused until the message it continues in is
+        # complete; read_value resumes it (with the spec it started with) before anything else.
+        self._paused: Optional[greenlet] = None
 
     @property
     def buffered(self) -> int:
@@ -48,6 +67,7 @@ class ReadStream:
         # is not copied again at each one; consumed bytes are dropped once they are most of it.
         if self._start and self._start * 2 >= len(self._buffer):
             del self._buffer[:self._start]
+            self._value_end -= self._start  # a paused value goes on from there
             self._start = 0
         self._buffer += data
 
@@ -58,6 +78,13 @@ class ReadStream:
         DecodeError with Go's text when it cannot be decoded (its messages are consumed),
         and ProtocolError when the framing itself is broken.
         """
+        if self._paused is not None:
+            self._paused.parent = getcurrent()  # the reader may be another greenlet by now
+            try:
+                outcome = self._paused.switch()
+            except BaseException as err:
+                raise self._stopped(err) from None
+            return self._waited(outcome)
         while True:
             payload, end = self._message(self._start)
             if not payload:  # Go reads an empty message as the end of the data
@@ -75,7 +102,17 @@ class ReadStream:
                 if cursor.pos < len(payload):
                     raise DecodeError("extra data in buffer")
                 continue
-            return self._read(id, spec, cursor, end)
+            try:
+                return self._read(id, spec, cursor, end)
+            except NeedMore:  # it continues in a message still in transit: decode it again,
+                op, cursor = self._restart(id, spec)  # in a greenlet that can wait for that
+            self._paused = greenlet(op)
+            try:
+                # Switched to from here, so the decode has the same recursion room as in _read.
+                outcome = self._paused.switch(cursor)
+            except BaseException as err:
+                raise self._stopped(err) from None
+            return self._waited(outcome)
 
     def next_message(self) -> tuple[bytes, int]:
         """The payload of the message at the read position and where it ends, not consumed;
@@ -87,32 +124,61 @@ class ReadStream:
         self._start = end
 
     def _read(self, id: int, spec: TypeSpec, cursor: Cursor, end: int) -> Any:
-        self._value_end = end
-        self._value_size = len(cursor.buf)
-        self._inline = []
+        self._begin(cursor, end)
         try:
             op = self.compiler.value_op(id, spec)
             value = op(cursor)
         except NeedMore:
             self._withdraw_inline()
             raise
-        except IndexError:
-            self._start = self._value_end
-            raise DecodeError(END_OF_DATA) from None
-        except RecursionError:
-            self._start = self._value_end
-            raise DecodeError("gob: value nested too deeply") from None
-        except DecodeError:
-            self._start = self._value_end
-            raise
+        except (IndexError, RecursionError, DecodeError) as err:
+            raise self._failed(err) from None
         self._start = self._value_end
         return value
+
+    def _begin(self, cursor: Cursor, end: int) -> None:
+        self._value_end = end
+        self._value_size = len(cursor.buf)
+        self._inline = []
+
+    def _restart(self, id: int, spec: TypeSpec) -> tuple[Any, Cursor]:
+        """The op and a fresh cursor to read the value at _start again."""
+        payload, end = self._message(self._start)
+        cursor = Cursor(payload, 0, self)
+        read_int(cursor)
+        self._begin(cursor, end)
+        return self.compiler.value_op(id, spec), cursor
+
+    def _waited(self, outcome: Any) -> Any:
+        """After the paused decode ran: its value, or NeedMore while it waits for bytes."""
+        if outcome is _WAITING:
+            raise NeedMore
+        self._paused = None
+        self._start = self._value_end
+        return outcome
+
+    def _stopped(self, err: BaseException) -> BaseException:
+        """The paused decode failed: the error to raise, as _read would have."""
+        self._paused = None
+        if isinstance(err, (IndexError, RecursionError, DecodeError)):
+            return self._failed(err)
+        return err
+
+    def _failed(self, err: BaseException) -> DecodeError:
+        """A value that cannot be decoded: consume its messages; Go's text for the error."""
+        self._start = self._value_end
+        if isinstance(err, IndexError):
+            return DecodeError(END_OF_DATA)
+        if isinstance(err, RecursionError):
+            return DecodeError("gob: value nested too deeply")
+        assert isinstance(err, DecodeError)
+        return err
 
     def interface_type(self, cursor: Cursor) -> int:
         """Read the type sequence inside an interface value: inline definitions, then an id."""
         while True:
             if cursor.pos >= len(cursor.buf):
-                payload, end = self._message(self._value_end)
+                payload, end = self._next_message()
                 self._value_size += len(payload)
                 if self._value_size > self.max_message_size:
                     raise ProtocolError(f"gob value exceeds {self.max_message_size} bytes")
@@ -122,30 +188,40 @@ class ReadStream:
             id = read_int(cursor)
             if id >= 0:
                 return id
-            self._define(-id, cursor)
-            self._inline.append(-id)
+            self._inline.append((-id, self._define(-id, cursor)))
             if cursor.pos < len(cursor.buf):
                 read_uint(cursor)  # the byte count of the value that follows in this message
 
+    def _next_message(self) -> tuple[bytes, int]:
+        """The message the value continues in; a paused decode waits for it to be complete."""
+        while True:
+            try:
+                return self._message(self._value_end)
+            except NeedMore:
+                reader = getcurrent().parent
+                if self._paused is None or reader is None or getcurrent() is not self._paused:
+                    raise
+                reader.switch(_WAITING)  # resumed by read_value once bytes arrive
+
     def _withdraw_inline(self) -> None:
         if self._inline:
-            for id in self._inline:
-                self.types.pop(id, None)
+            for id, cost in self._inline:
+                del self.types[id]
+                self.budget.refund(cost)
             self.compiler.forget()
             self._inline = []
 
-    def _define(self, id: int, cursor: Cursor) -> None:
+    def _define(self, id: int, cursor: Cursor) -> int:
+        """Register the definition of id at the cursor; return what it costs the budget."""
         if id < FIRST_USER_ID or id in self.types:
             raise DecodeError("gob: duplicate type received")
         if len(self.types) >= self.max_types:
             raise ProtocolError(f"more than {self.max_types} gob type definitions")
         try:
-            definition = self.compiler.value_op(WIRE_TYPE, ANY)(cursor)
-            self.types[id] = from_definition(definition)
+            self.types[id], cost = self.budget.read(cursor)
         except IndexError:
             raise DecodeError(END_OF_DATA) from None
-        except (KeyError, TypeError, ValueError):
-            raise DecodeError("gob: bad data: malformed type definition") from None
+        return cost
 
     def _message(self, pos: int) -> tuple[bytes, int]:
         """The payload of the message at pos and where the next one starts; NeedMore if cut."""

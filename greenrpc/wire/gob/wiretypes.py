@@ -106,7 +106,6 @@ def describe(types: dict[int, WireType], id: int) -> str:
     return wire.name if wire is not None else "unknown type"
 
 
-
 def go_type(spec: TypeSpec) -> str:
     """Spell a local type as Go's reflect does ("int", "*main.ArithRequest", "[2]int")."""
     return spec.go_name or "struct {}"
@@ -114,4 +113,4 @@ def go_type(spec: TypeSpec) -> str:
 
 def struct_name(spec: TypeSpec) -> str:
     """A struct's bare name, as Go puts it in definitions ("" for struct{})."""
-    return spec.cls.__name__ if spec.go_name and spec.cls is not None else ""
+    return spec.name
