@@ -16,7 +16,6 @@ closing as on a raw stream: HTTP keeps the framing.
 from __future__ import annotations
 
 import re
-import socket as stdlib_socket
 import time
 from dataclasses import dataclass
 from email.utils import formatdate
@@ -221,7 +220,7 @@ class HTTPConnection:
                                      "HTTP/" + request.http_version.decode("latin-1"),
                                      date=formatdate(usegmt=True), client_closes=closes)
         self.transport.write(reply)  # Go's 404 or 405 (docs/protocol.md 4.2); then we close
-        self._linger()
+        self.transport.linger(LINGER_SECONDS, LINGER_BYTES)
 
     def _read_body(self, request: h11.Request) -> Optional[bytes]:
         """The whole body, or None after refusing one over the limit with 413."""
@@ -303,28 +302,7 @@ class HTTPConnection:
             self.transport.write(head + body)
         except ConnectionClosed:
             return
-        self._linger()
-
-    def _linger(self) -> None:
-        # Closing with unread bytes makes the kernel send RST, which can destroy our answer
-        # before the client reads it; so stop writing, then drop what arrives for a moment.
-        try:
-            self.transport.sock.shutdown(stdlib_socket.SHUT_WR)
-        except OSError:
-            return
-        deadline = time.monotonic() + LINGER_SECONDS
-        dropped = 0
-        try:
-            while dropped < LINGER_BYTES:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return
-                data = self.transport.recv(left)
-                if not data:
-                    return
-                dropped += len(data)
-        except (ConnectionClosed, TimeoutError):
-            pass
+        self.transport.linger(LINGER_SECONDS, LINGER_BYTES)
 
 
 def _debug(site: Site, query: str) -> Answer:

@@ -332,6 +332,8 @@ class Server:
         transport.write(answer.reply)
         if answer.connected:
             self._serve_gob(transport, answer.rest, peer)
+        else:
+            transport.linger()  # the refused head may still be arriving
 
     def _serve_codec(self, codec: ServerCodec, transport: Transport, first: bytes, peer: str
                      ) -> None:

@@ -307,6 +307,30 @@ class Transport:
         except OSError:
             pass
 
+    def linger(self, seconds: float = 1.0, max_bytes: int = 1 << 20) -> None:
+        """After refusing a request: stop writing, then read and drop what is still arriving.
+
+        Closing with unread bytes makes the kernel send RST, which can destroy the refusal
+        before the client reads it; the client is still sending the rest of what we refused.
+        """
+        try:
+            gsocket.socket.shutdown(self.sock, stdlib_socket.SHUT_WR)
+        except OSError:
+            return
+        deadline = time.monotonic() + seconds
+        dropped = 0
+        try:
+            while dropped < max_bytes:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                data = self.recv(left)
+                if not data:
+                    return
+                dropped += len(data)
+        except (ConnectionClosed, TimeoutError):
+            pass
+
     def close_gracefully(self, timeout: Optional[float]) -> None:
         """Close once the peer has every byte we sent, even if it sent more we will not read.
 

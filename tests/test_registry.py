@@ -191,8 +191,8 @@ def test_only_methods_defined_by_the_class_itself_are_exposed_as_in_go(
     for name in ("Store.clear", "Store.pop", "Worker.start", "Tools.getcwd", "Tools.run",
                  "Tools.help", "Tools.plus", "Tools.Static", "Tools.Class", "Tools.Unwrapped"):
         assert registry_error(reg, name) == errors.METHOD_NOT_FOUND, name
-    assert reg.dispatch(go("Tools.Internal")).result == "own"
-    assert reg.dispatch(go("Tools.Ping")).result == "pong"  # @expose in a base class
+    assert dispatch(reg, go("Tools.Internal")).result == "own"
+    assert dispatch(reg, go("Tools.Ping")).result == "pong"  # @expose in a base class
     warned = [r.getMessage() for r in caplog.records]
     assert any(re.match(r"Tools.run is a function defined outside the class \((gevent\.)?"
                         r"subprocess\.run\)", w) for w in warned)  # (gevent's, patched)
@@ -209,8 +209,8 @@ def test_include_and_expose_opt_in_explicitly() -> None:
     reg.register(Store(), include=["clear", "get"])
     reg.register(Tools(), include=["Static", "Class", "getcwd", "Unwrapped"])
     assert set(reg.services["Store"]) == {"Get", "clear", "get"}
-    assert reg.dispatch(go("Tools.Class")).result == "class"
-    assert reg.dispatch(go("Tools.Unwrapped")).result == "unwrapped"
+    assert dispatch(reg, go("Tools.Class")).result == "class"
+    assert dispatch(reg, go("Tools.Unwrapped")).result == "unwrapped"
 
     class Plain:
         @classmethod
@@ -218,7 +218,7 @@ def test_include_and_expose_opt_in_explicitly() -> None:
         def Make(cls) -> str:
             return cls.__name__
     reg.register(Plain())
-    assert reg.dispatch(go("Plain.Make")).result == "Plain"
+    assert dispatch(reg, go("Plain.Make")).result == "Plain"
     for bad, hint in (("_secret", "stay private"), ("Nope", "has no method Nope"),
                       ("data", "has no method data")):
         with pytest.raises(ValueError, match=hint):
@@ -228,7 +228,7 @@ def test_include_and_expose_opt_in_explicitly() -> None:
 
 
 def registry_error(reg: Registry, name: str) -> Any:
-    error = reg.dispatch(go(name)).error
+    error = dispatch(reg, go(name)).error
     return error.code if error is not None else None
 
 
