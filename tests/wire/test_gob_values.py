@@ -407,3 +407,38 @@ def test_a_paused_value_has_the_recursion_room_it_would_have_had() -> None:
         low, high = (middle, high) if read_nested(middle, False) == "ok" else (low, middle)
     assert read_nested(low, True) == "ok"
     assert read_nested(high, True) == read_nested(high, False) == "gob: value nested too deeply"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.binary(max_size=24), st.lists(st.booleans(), min_size=1, max_size=4))
+def test_the_int_struct_fast_op_reads_any_bytes_as_the_general_op(data: bytes,
+                                                                    signed: list[bool]) -> None:
+    from greenrpc.wire.gob.ops import int_struct_op, read_int, read_uint, struct_op
+    plan = [(f"F{i}", read_int if s else read_uint) for i, s in enumerate(signed)]
+
+    def outcome(op: Any) -> Any:
+        cursor = Cursor(data, 0, None)
+        try:
+            return op(cursor), cursor.pos
+        except (DecodeError, IndexError) as err:
+            return type(err), str(err)
+
+    fast = int_struct_op(plan, dict)
+    assert fast is not None
+    assert outcome(fast) == outcome(struct_op(plan, dict))
+
+
+def test_a_struct_type_withdrawn_from_the_stream_is_defined_again_before_its_next_value() -> None:
+    writer = WriteStream()
+    spec = spec_of(ArithRequest)
+    first = bytearray()
+    writer.write_value(ArithRequest(7, 8), spec, first)
+    again = bytearray()
+    writer.write_value(ArithRequest(7, 8), spec, again)
+    assert len(again) < len(first)  # defined once: the second value alone
+    writer.types.forget([spec])
+    after = bytearray()
+    writer.write_value(ArithRequest(7, 8), spec, after)
+    reader = ReadStream()
+    reader.feed(bytes(after))
+    assert reader.read_value(spec) == ArithRequest(7, 8)

@@ -263,12 +263,27 @@ class WriteStream:
 
     def __init__(self) -> None:
         self.types = TypeIds()
+        # A struct type already defined: (its base, id, the id's bytes, its encoder). Checked
+        # against types.ids before use, since a definition can be withdrawn (forget).
+        self._structs: dict[TypeSpec, tuple[TypeSpec, int, bytes, Emit]] = {}
 
     def write_value(self, value: Any, spec: TypeSpec, out: bytearray) -> None:
         """Append whatever definitions spec still needs and the message holding value.
 
         Raises EncodeError (leaving out and the stream as they were) if value does not fit.
         """
+        known = self._structs.get(spec)
+        if known is not None and value is not None and self.types.ids.get(known[0]) == known[1]:
+            # The usual reply: a struct whose type this stream has defined already.
+            payload = bytearray(known[2])
+            try:
+                known[3](value, payload)
+            except (AttributeError, TypeError, ValueError, OverflowError) as err:
+                raise EncodeError(f"gob: cannot encode {type(value).__name__} as "
+                                  f"{spec.go_name}: {err}") from None
+            out += uint_bytes(len(payload))
+            out += payload
+            return
         mark = len(out)
         id, new = self.types.define(spec, out)
         payload = bytearray(int_bytes(id))
@@ -277,7 +292,10 @@ class WriteStream:
             if base.kind is Kind.STRUCT:
                 if value is None:
                     raise EncodeError(f"gob: cannot encode nil pointer of type {spec.go_name}")
-                encoder(base)(value, payload)
+                emit = encoder(base)
+                prefix = bytes(payload)
+                emit(value, payload)
+                self._structs[spec] = (base, id, prefix, emit)
             else:
                 payload.append(0)
                 encoder(spec)(value, payload)

@@ -150,7 +150,8 @@ class ServerCodec:
         except DecodeError as err:
             return Response(request, error=ServerError(str(err), errors.INVALID_PARAMS))
         # Go passes exactly one argument; further parameters get their zero value.
-        request.args = [value] + [p.spec.zero() for p in method.params[1:]]
+        request.args = [value] if len(method.params) == 1 else \
+            [value] + [p.spec.zero() for p in method.params[1:]]
         return request
 
     def _discard(self) -> None:

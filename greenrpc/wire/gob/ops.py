@@ -129,3 +129,49 @@ def struct_op(plan: list[tuple[Optional[str], Op]], build: Callable[[dict[str, A
                 values[name] = value
         return build(values)
     return op
+
+
+def int_struct_op(plan: list[tuple[Optional[str], Op]], build: Callable[[dict[str, Any]], Any]
+                  ) -> Optional[Op]:
+    """struct_op for a struct whose every field is a Go int64 or uint64 we keep; None otherwise.
+
+    The same bytes in, the same values and errors out, with the usual case (a field number and
+    a value of one byte each) read inline: Arith's Args costs half as much this way.
+    """
+    if not plan or any(name is None or read not in (read_int, read_uint) for name, read in plan):
+        return None
+    fields = [(name or "", read is read_int) for name, read in plan]
+    count = len(fields)
+
+    def op(c: Cursor) -> Any:
+        values: dict[str, Any] = {}
+        field = -1
+        buf = c.buf
+        pos = c.pos
+        end = len(buf)
+        while pos < end:  # Go ends a struct at the end of its data, terminator or not
+            delta = buf[pos]
+            if delta < 0x80:
+                pos += 1
+            else:
+                c.pos = pos
+                delta = read_uint(c)
+                pos = c.pos
+            if delta == 0:
+                break
+            field += delta
+            if field >= count:
+                c.pos = pos
+                raise DecodeError(FIELD_RANGE)
+            name, signed = fields[field]
+            u = buf[pos]  # IndexError at the end of the data, as in read_uint
+            if u < 0x80:
+                pos += 1
+            else:
+                c.pos = pos
+                u = read_uint(c)
+                pos = c.pos
+            values[name] = (-(u >> 1) - 1 if u & 1 else u >> 1) if signed else u
+        c.pos = pos
+        return build(values)
+    return op
