@@ -116,9 +116,13 @@ class ServerCodec:
                     method = buf[pos + 1:pos + 1 + size].decode("utf-8", "surrogateescape")
                     pos += 1 + size
                 elif field == 1:
-                    cursor = Cursor(buf, pos, reader)
-                    seq = read_uint(cursor)
-                    pos = cursor.pos
+                    seq = buf[pos]
+                    if seq < 0x80:
+                        pos += 1
+                    else:
+                        cursor = Cursor(buf, pos, reader)
+                        seq = read_uint(cursor)
+                        pos = cursor.pos
                 else:
                     return None
         except (DecodeError, IndexError):

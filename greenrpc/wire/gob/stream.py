@@ -86,20 +86,32 @@ class ReadStream:
                 raise self._stopped(err) from None
             return self._waited(outcome)
         while True:
-            payload, end = self._message(self._start)
-            if not payload:  # Go reads an empty message as the end of the data
-                self._start = end
-                raise DecodeError(END_OF_DATA)
-            cursor = Cursor(payload, 0, self)
-            try:
-                id = read_int(cursor)
-            except DecodeError:
-                self._start = end
-                raise
+            buf, start = self._buffer, self._start
+            size = buf[start] if start < len(buf) else 0x80
+            end = start + 1 + size
+            if 2 < size < 0x80 and end <= len(buf) and (buf[start + 1] < 0x80
+                                                         or buf[start + 1] == 0xFF):
+                # The usual message: a length of one byte, a type id of one or two (ids from
+                # 64 take two: 0xFF, then the zig-zagged id), read inline.
+                width = 1 if buf[start + 1] < 0x80 else 2
+                id = buf[start + width]
+                id = -(id >> 1) - 1 if id & 1 else id >> 1
+                cursor = Cursor(bytes(buf[start + 1:end]), width, self)
+            else:
+                payload, end = self._message(start)
+                if not payload:  # Go reads an empty message as the end of the data
+                    self._start = end
+                    raise DecodeError(END_OF_DATA)
+                cursor = Cursor(payload, 0, self)
+                try:
+                    id = read_int(cursor)
+                except DecodeError:
+                    self._start = end
+                    raise
             if id < 0:
                 self._start = end
                 self._define(-id, cursor)
-                if cursor.pos < len(payload):
+                if cursor.pos < len(cursor.buf):
                     raise DecodeError("extra data in buffer")
                 continue
             try:
