@@ -25,7 +25,6 @@ from .primitives import (
     NeedMore,
     int_bytes,
     read_int,
-    read_uint,
     string_bytes,
     uint_bytes,
 )
@@ -119,10 +118,14 @@ class ServerCodec:
                     seq = buf[pos]
                     if seq < 0x80:
                         pos += 1
+                    elif 248 <= seq:  # 256 - seq big-endian bytes follow (read_uint, inlined)
+                        size = 256 - seq
+                        if pos + 1 + size > len(buf):
+                            return None
+                        seq = int.from_bytes(buf[pos + 1:pos + 1 + size], "big")
+                        pos += 1 + size
                     else:
-                        cursor = Cursor(buf, pos, reader)
-                        seq = read_uint(cursor)
-                        pos = cursor.pos
+                        return None  # a corrupt uint: read_value words Go's error
                 else:
                     return None
         except (DecodeError, IndexError):
