@@ -1,0 +1,109 @@
+"""Requests that once cost a connection its other replies: each is answered, the rest go on."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import re
+from typing import Any, Iterator
+
+import pytest
+
+import greenrpc
+from tests.support import connect, read_lines
+from tests.test_limits import http_body, post
+
+
+@dataclasses.dataclass
+class Point:
+    X: int
+
+    def __post_init__(self) -> None:
+        if self.X < 0:
+            raise ValueError("X must not be negative")
+
+
+class Plane:
+    def Norm(self, point: Point) -> int:
+        return abs(point.X)
+
+    def Echo(self, text: str) -> str:
+        return text
+
+
+@pytest.fixture
+def plane() -> Iterator[str]:
+    server = greenrpc.Server()
+    server.register(Plane())
+    server.start()
+    yield server.address
+    server.stop(timeout=5)
+
+
+def lines(address: str, data: bytes, count: int) -> list[Any]:
+    with connect(address) as sock:
+        sock.sendall(data)
+        replies = read_lines(sock, count, timeout=10)
+    assert len(replies) == count, replies
+    return [as_go(line) for line in replies]
+
+
+LONE = "\ufffd"  # what Go's decoder makes of a lone surrogate escape
+
+
+def as_go(reply: bytes) -> Any:
+    """A reply as Go's encoding/json reads it: a surrogate escape (all are lone here) is U+FFFD."""
+    return json.loads(re.sub(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}", rb"\\ufffd", reply))
+
+
+def test_a_lone_surrogate_in_an_id_or_a_name_is_answered_and_the_next_request_too(
+        plane: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, "greenrpc")
+    go = lines(plane, b'{"method":"Plane.Echo","params":["\\ud800"],"id":"\\ud800"}\n'
+                      b'{"method":"Plane.\\udc00","params":["x"],"id":2}\n'
+                      b'{"method":"Plane.Echo","params":["ok"],"id":3}\n', 3)
+    assert go[0] == {"id": LONE, "result": LONE, "error": None}
+    assert go[1]["error"] == f"rpc: can't find method Plane.{LONE}"
+    assert go[2] == {"id": 3, "result": "ok", "error": None}
+    v2 = lines(plane, b'{"jsonrpc":"2.0","method":"Plane.\\ud800","id":"\\udfff"}\n'
+                      b'[{"jsonrpc":"2.0","method":"Plane.Echo","params":["\\ud800"],"id":"\\ud800"},'
+                      b'{"jsonrpc":"2.0","method":"Plane.Echo","params":["b"],"id":5}]\n', 2)
+    assert v2[0]["id"] == LONE and v2[0]["error"]["code"] == -32601
+    assert v2[1] == [{"jsonrpc": "2.0", "result": LONE, "id": LONE},
+                     {"jsonrpc": "2.0", "result": "b", "id": 5}]
+    assert not [r for r in caplog.records if r.exc_info], "a client's input logged a traceback"
+
+
+def test_a_lone_surrogate_over_http_post_gets_its_reply(plane: str) -> None:
+    with connect(plane) as sock:
+        sock.sendall(post(b'{"jsonrpc":"2.0","method":"Plane.\\ud800","id":"\\ud800"}'))
+        first = as_go(http_body(sock))
+        assert first["id"] == LONE and first["error"]["code"] == -32601
+        sock.sendall(post(b'{"jsonrpc":"2.0","method":"Plane.Echo","params":["c"],"id":1}'))
+        assert json.loads(http_body(sock))["result"] == "c"
+
+
+def test_an_argument_type_that_refuses_its_value_is_invalid_params_on_json_and_http(
+        plane: str) -> None:
+    replies = lines(plane, b'{"method":"Plane.Norm","params":[{"X":-1}],"id":1}\n'
+                           b'{"jsonrpc":"2.0","method":"Plane.Norm","params":[{"X":-2}],"id":2}\n'
+                           b'{"method":"Plane.Norm","params":[{"X":-3}],"id":3}\n', 3)
+    assert replies[0] == {"id": 1, "result": None, "error": "X must not be negative"}
+    assert replies[1]["error"] == {"code": -32602, "message": "X must not be negative"}
+    assert replies[2]["id"] == 3
+    with connect(plane) as sock:
+        sock.sendall(post(b'{"jsonrpc":"2.0","method":"Plane.Norm","params":[{"X":-1}],"id":1}'))
+        assert json.loads(http_body(sock))["error"]["code"] == -32602
+        sock.sendall(post(b'{"jsonrpc":"2.0","method":"Plane.Norm","params":[{"X":4}],"id":2}'))
+        assert json.loads(http_body(sock))["result"] == 4
+
+
+def test_an_argument_type_that_refuses_its_value_is_an_error_reply_over_gob(plane: str) -> None:
+    with greenrpc.dial(plane, codec="gob") as client:
+        calls = [client.go("Plane.Norm", Point(1)) for _ in range(2)]
+        with pytest.raises(greenrpc.ServerError, match="X must not be negative"):
+            bad = Point(1)
+            bad.X = -5
+            client.call("Plane.Norm", bad)
+        assert [call.get(timeout=10) for call in calls] == [1, 1]
+        assert client.call("Plane.Norm", Point(7)) == 7
