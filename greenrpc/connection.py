@@ -34,7 +34,7 @@ class Connection:
 
     __slots__ = ("transport", "codec", "dispatch", "watcher", "limits", "peer", "handover",
                  "pending", "next_pending", "batch", "draining", "eof", "requests",
-                 "_sent_before", "deadline")  # one per connection: no __dict__ each
+                 "_sent_before", "deadline", "idle_deadline")  # one per connection: no __dict__
 
     def __init__(self, transport: Transport, codec: ServerCodec,
                  dispatch: Callable[[Request], Response], watcher: Watcher, limits: Limits,
@@ -58,6 +58,9 @@ class Connection:
         # When the request that has started arriving must be complete (None: none has started).
         # A trickle of bytes does not move it: only completing a message does (slowloris).
         self.deadline: Optional[float] = None
+        # When an idle connection closes, once bytes that start no message (whitespace between
+        # JSON values) have arrived: they must not keep it open forever (None: no such bytes).
+        self.idle_deadline: Optional[float] = None
 
     @property
     def replies(self) -> int:
@@ -93,8 +96,9 @@ class Connection:
                 if self.draining:
                     break
                 try:
-                    data = handover.read(me, transport, limits.idle_timeout
-                                         if self.deadline is None else self._time_left())
+                    data = handover.read(me, transport, self._time_left()
+                                         if self.deadline is not None else limits.idle_timeout
+                                         if self.idle_deadline is None else self._idle_left())
                 except TimeoutError:
                     if self.deadline is None and handover.inflight:
                         continue  # quiet, but calls are still running: not idle
@@ -118,6 +122,17 @@ class Connection:
             raise TimeoutError("request not complete in time")
         return left
 
+    def _idle_left(self) -> float:
+        """Seconds until a connection that sent only whitespace since its last message closes."""
+        assert self.idle_deadline is not None and self.handover is not None
+        left = self.idle_deadline - time.monotonic()
+        if left > 0:
+            return left
+        if self.handover.inflight:  # calls are running: not idle, the clock starts again
+            self.idle_deadline = None
+            return self.limits.idle_timeout  # type: ignore[return-value]
+        raise TimeoutError("nothing but whitespace within the idle timeout")
+
     def _feed(self, data: bytes) -> None:
         try:
             messages = self.codec.feed(data)
@@ -133,6 +148,11 @@ class Connection:
                 messages = [*self.pending[self.next_pending:], *messages]
             self.pending, self.next_pending = messages, 0
         self.requests += len(messages)
+        if messages:
+            self.idle_deadline = None
+        elif data and self.limits.idle_timeout is not None and not self.codec.buffered \
+                and self.idle_deadline is None:  # bytes that began nothing: idle goes on
+            self.idle_deadline = time.monotonic() + self.limits.idle_timeout
         message_timeout = self.limits.message_timeout
         if message_timeout is not None:
             if not self.codec.buffered:

@@ -5,12 +5,13 @@ import dataclasses
 import json
 import logging
 import re
+import time
 from typing import Any, Iterator
 
 import pytest
 
 import greenrpc
-from tests.support import connect, read_lines
+from tests.support import connect, is_open, read_lines
 from tests.test_limits import http_body, post
 
 
@@ -107,3 +108,30 @@ def test_an_argument_type_that_refuses_its_value_is_an_error_reply_over_gob(plan
             client.call("Plane.Norm", bad)
         assert [call.get(timeout=10) for call in calls] == [1, 1]
         assert client.call("Plane.Norm", Point(7)) == 7
+
+
+def test_whitespace_does_not_keep_a_connection_from_its_idle_timeout() -> None:
+    server = greenrpc.Server(idle_timeout=0.5)
+    server.register(Plane())
+    server.start()
+    try:
+        with connect(server.address) as sock:
+            sock.sendall(b'{"method":"Plane.Echo","params":["a"],"id":1}\n')
+            assert read_lines(sock, 1)[0].startswith(b'{"id":1')
+            started = time.monotonic()
+            closed = None
+            for _ in range(100):  # a space every 50 ms: bytes, but never a message
+                try:
+                    sock.sendall(b" ")
+                except OSError:
+                    closed = time.monotonic() - started
+                    break
+                if not is_open(sock, wait=0.05):
+                    closed = time.monotonic() - started
+                    break
+            assert closed is not None, "whitespace kept the connection open for 5 s"
+            assert closed < 2.5  # idle_timeout after the first byte that began nothing
+        assert lines(server.address, b'{"method":"Plane.Echo","params":["b"],"id":2}\n', 1)[0][
+            "result"] == "b"
+    finally:
+        server.stop(timeout=5)
