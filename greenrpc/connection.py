@@ -17,6 +17,7 @@ from typing import Any, Callable, Optional, Sequence, Union
 from gevent import getcurrent
 
 from .errors import ConnectionClosed, ProtocolError
+from .gate import Helpers
 from .handover import HandOver, Watcher
 from .limits import Limits
 from .messages import Batch, Request, Response
@@ -34,7 +35,7 @@ class Connection:
 
     __slots__ = ("transport", "codec", "dispatch", "watcher", "limits", "peer", "handover",
                  "pending", "next_pending", "batch", "draining", "eof", "requests",
-                 "_sent_before", "deadline", "idle_deadline")  # one per connection: no __dict__
+                 "_sent_before", "deadline", "idle_deadline", "helpers")  # one per connection: no __dict__
 
     def __init__(self, transport: Transport, codec: ServerCodec,
                  dispatch: Callable[[Request], Response], watcher: Watcher, limits: Limits,
@@ -61,6 +62,7 @@ class Connection:
         # When an idle connection closes, once bytes that start no message (whitespace between
         # JSON values) have arrived: they must not keep it open forever (None: no such bytes).
         self.idle_deadline: Optional[float] = None
+        self.helpers: Optional[Helpers] = None  # run batches' calls; made by the first batch
 
     @property
     def replies(self) -> int:
@@ -187,7 +189,9 @@ class Connection:
                 response: Union[Response, list[Response]]
                 try:
                     if type(message) is Batch:
-                        response = run_batch(message, dispatch, max_inflight, self.peer)
+                        if self.helpers is None:
+                            self.helpers = Helpers(self.watcher.gate, max_inflight)
+                        response = run_batch(message, dispatch, self.helpers, self.peer)
                     else:
                         assert type(message) is Request
                         response = dispatch(message)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import formatdate
 from http import HTTPStatus
 from typing import Callable, Optional
@@ -28,6 +28,7 @@ import h11
 
 from . import debugpage, errors
 from .errors import ConnectionClosed, ProtocolError
+from .gate import Gate, Helpers
 from .limits import Limits
 from .messages import Batch, Response
 from .metrics import Metrics
@@ -62,6 +63,7 @@ class Site:
     healthy: Callable[[], bool]         # False while the server stops: /healthz says 503
     rpc_path: str = "/"
     connect_handler: Optional[ConnectHandler] = None
+    gate: Gate = field(default_factory=lambda: Gate(None))  # counts batches' calls in flight
 
 
 class HeadMeter:
@@ -133,6 +135,7 @@ class HTTPConnection:
         self.peer = peer
         self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_SIZE)
         self.head = HeadMeter()
+        self.helpers: Optional[Helpers] = None  # run a batch's calls; made by the first batch
         # When the request being read must be complete, head and body (None between requests):
         # message_timeout bounds the whole request, however slowly its bytes trickle in.
         self.deadline: Optional[float] = None
@@ -284,8 +287,10 @@ class HTTPConnection:
             data = jsonserver.encode(message)
             return Answer(200, JSON, data) if data else Answer(204)
         if isinstance(message, Batch):
-            data = jsonserver.encode(run_batch(message, site.registry.dispatch,
-                                               site.limits.max_inflight, self.peer),
+            if self.helpers is None:
+                self.helpers = Helpers(site.gate, site.limits.max_inflight)
+            data = jsonserver.encode(run_batch(message, site.registry.dispatch, self.helpers,
+                                               self.peer),
                                      site.limits.max_batch_reply_size)
         else:
             response = site.registry.dispatch(message)

@@ -120,7 +120,7 @@ class Server:
         self.metrics = Metrics(self.registry, self.traffic)
         self._site = http.Site(self.registry, self.limits, self.metrics,
                                lambda: not self._stopping, rpc_path,
-                               connect_handler or self._serve_connect)
+                               connect_handler or self._serve_connect, self.gate)
         self._stream_servers: list[StreamServer] = []
         self._connections = Connections(max_connections)
         self._watcher: Optional[Watcher] = None

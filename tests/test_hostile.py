@@ -135,3 +135,80 @@ def test_whitespace_does_not_keep_a_connection_from_its_idle_timeout() -> None:
             "result"] == "b"
     finally:
         server.stop(timeout=5)
+
+
+class Gauge:
+    """Counts the calls running at once."""
+
+    def __init__(self) -> None:
+        self.running = 0
+        self.peak = 0
+
+    def Work(self, ms: int) -> int:
+        self.running += 1
+        self.peak = max(self.peak, self.running)
+        try:
+            time.sleep(ms / 1000)
+        finally:
+            self.running -= 1
+        return ms
+
+
+def batch_of(count: int, ms: int, first_id: int) -> bytes:
+    return json.dumps([{"jsonrpc": "2.0", "method": "Gauge.Work", "params": [ms],
+                        "id": first_id + i} for i in range(count)]).encode() + b"\n"
+
+
+@pytest.mark.parametrize("transport", ["tcp", "http"])
+def test_batches_of_a_blocking_method_stay_within_the_in_flight_caps(transport: str) -> None:
+    # Each batch ran its calls in a pool of max_inflight greenlets of its own, so one connection
+    # with max_inflight batches in flight ran max_inflight squared calls (16,644 greenlets).
+    if transport == "tcp":
+        server = greenrpc.Server(max_inflight=4, max_inflight_total=None)
+    else:  # one call at a time per connection, each batch's calls counted by the server's gate
+        server = greenrpc.Server(max_inflight=16, max_inflight_total=4)
+    gauge = Gauge()
+    server.register(gauge)
+    server.start()
+    socks = [connect(server.address) for _ in range(3 if transport == "http" else 1)]
+    try:
+        batches = [batch_of(20, 20, 100 * n) for n in range(12)]
+        if transport == "tcp":
+            socks[0].sendall(b"".join(batches))
+            replies = [json.loads(line) for line in read_lines(socks[0], 12, timeout=30)]
+        else:
+            for sock, batch in zip(socks, batches):
+                sock.sendall(post(batch))
+            replies = [json.loads(http_body(sock, timeout=30)) for sock in socks]
+        assert all(len(reply) == 20 and all(r["result"] == 20 for r in reply)
+                   for reply in replies)
+        # tcp: 4 batches in flight, each running a call, and 4 helpers for the connection (was
+        # 4 x 4 = 16); http: a batch running a call per connection and 4 helpers (was 3 x 16)
+        assert gauge.peak <= (8 if transport == "tcp" else 7), gauge.peak
+        assert server.gate.count == 0
+    finally:
+        for sock in socks:
+            sock.close()
+        server.stop(timeout=5)
+
+
+def test_batches_count_against_the_server_wide_cap() -> None:
+    server = greenrpc.Server(max_inflight_total=6)
+    gauge = Gauge()
+    server.register(gauge)
+    server.start()
+    socks = [connect(server.address) for _ in range(4)]
+    try:
+        for n, sock in enumerate(socks):
+            sock.sendall(b"".join(batch_of(25, 20, 1000 * n + 100 * k) for k in range(4)))
+        for sock in socks:
+            replies = [json.loads(line) for line in read_lines(sock, 4, timeout=30)]
+            assert [len(reply) for reply in replies] == [25] * 4
+        assert gauge.peak <= 6 + 4, gauge.peak  # the cap, and a reader per connection starting
+        assert server.gate.count == 0 and not server.gate.full
+        assert lines(server.address, b'{"method":"Gauge.Work","params":[1],"id":1}\n', 1)[0][
+            "result"] == 1
+    finally:
+        for sock in socks:
+            sock.close()
+        server.stop(timeout=5)
