@@ -16,6 +16,7 @@ from typing import Any, Callable, Optional, Sequence, Union
 
 from gevent import getcurrent
 
+from .budget import Budget, Holding
 from .errors import ConnectionClosed, ProtocolError
 from .gate import Helpers
 from .handover import HandOver, Watcher
@@ -35,11 +36,12 @@ class Connection:
 
     __slots__ = ("transport", "codec", "dispatch", "watcher", "limits", "peer", "handover",
                  "pending", "next_pending", "batch", "draining", "eof", "requests",
-                 "_sent_before", "deadline", "idle_deadline", "helpers")  # one per connection: no __dict__
+                 "_sent_before", "deadline", "idle_deadline", "helpers",
+                 "holding")  # one per connection: no __dict__ each
 
     def __init__(self, transport: Transport, codec: ServerCodec,
                  dispatch: Callable[[Request], Response], watcher: Watcher, limits: Limits,
-                 peer: str = "") -> None:
+                 peer: str = "", holding: Optional[Holding] = None) -> None:
         self.transport = transport
         self.codec = codec
         self.dispatch = dispatch
@@ -63,6 +65,8 @@ class Connection:
         # JSON values) have arrived: they must not keep it open forever (None: no such bytes).
         self.idle_deadline: Optional[float] = None
         self.helpers: Optional[Helpers] = None  # run batches' calls; made by the first batch
+        # This connection's share of the server's memory budget (budget.py), told once per read.
+        self.holding = holding if holding is not None else Holding(Budget(None))
 
     @property
     def replies(self) -> int:
@@ -150,6 +154,11 @@ class Connection:
                 messages = [*self.pending[self.next_pending:], *messages]
             self.pending, self.next_pending = messages, 0
         self.requests += len(messages)
+        holding = self.holding
+        if self.codec.held != holding.held and not holding.set(self.codec.held):
+            log.warning("closing %s: its message in progress would pass the server's memory "
+                        "budget of %d bytes", self.peer, holding.budget.limit)
+            self.draining = True  # the requests it completed are still answered
         if messages:
             self.idle_deadline = None
         elif data and self.limits.idle_timeout is not None and not self.codec.buffered \
@@ -267,3 +276,4 @@ class Connection:
             else:  # we stop reading first (stop(), bad input, a timeout): keep the replies safe
                 self.transport.close_gracefully(self.limits.write_timeout)
             handover.close()
+            self.holding.release()

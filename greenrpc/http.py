@@ -27,6 +27,7 @@ import gevent
 import h11
 
 from . import debugpage, errors
+from .budget import Budget, Holding
 from .errors import ConnectionClosed, ProtocolError
 from .gate import Gate, Helpers
 from .limits import Limits
@@ -64,6 +65,7 @@ class Site:
     rpc_path: str = "/"
     connect_handler: Optional[ConnectHandler] = None
     gate: Gate = field(default_factory=lambda: Gate(None))  # counts batches' calls in flight
+    budget: Budget = field(default_factory=lambda: Budget(None))  # holds request bodies
 
 
 class HeadMeter:
@@ -136,6 +138,7 @@ class HTTPConnection:
         self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_SIZE)
         self.head = HeadMeter()
         self.helpers: Optional[Helpers] = None  # run a batch's calls; made by the first batch
+        self.holding = Holding(site.budget)  # the body being read, until it is answered
         # When the request being read must be complete, head and body (None between requests):
         # message_timeout bounds the whole request, however slowly its bytes trickle in.
         self.deadline: Optional[float] = None
@@ -149,6 +152,7 @@ class HTTPConnection:
                     return  # the client closed between requests
                 if not self._handle(event):
                     return
+                self.holding.set(0)  # the body is answered and gone
                 if self.h11.our_state is not h11.DONE or self.h11.their_state is not h11.DONE:
                     return  # Connection: close, or HTTP/1.0
                 self.h11.start_next_cycle()
@@ -159,6 +163,8 @@ class HTTPConnection:
             self._refuse(err.error_status_hint, f"bad request: {err}")
         except (ConnectionClosed, TimeoutError):
             pass
+        finally:
+            self.holding.release()
 
     def _next_event(self, idle: bool = False) -> object:
         limits = self.site.limits
@@ -243,6 +249,10 @@ class HTTPConnection:
                 body += event.data
                 if len(body) > limit:  # chunked: we learn the size only while reading
                     self._refuse(413, f"body exceeds {limit} bytes")
+                    return None
+                if not self.holding.set(len(body)):
+                    self._refuse(503, "request bodies in progress would pass the server's "
+                                 f"memory budget of {self.site.budget.limit} bytes")
                     return None
                 events += 1
                 if not events % EVENTS_PER_TURN:

@@ -18,6 +18,7 @@ from gevent.event import Event
 from gevent.server import StreamServer
 
 from . import http
+from .budget import Budget, Holding
 from .connection import Connection
 from .errors import ConnectionClosed
 from .gate import Gate
@@ -113,6 +114,8 @@ class Server:
         self.max_connections = max_connections
         self.connections: set[Connection] = set()
         self.gate = Gate(self.limits.max_inflight_total)  # calls in flight, server-wide
+        # Bytes held between reads, server-wide (budget.py)
+        self.budget = Budget(self.limits.max_memory_total, gevent.spawn_later)
         self._closed_counts = (0, 0)  # requests read and replies sent by finished connections
         self._transports: set[Transport] = set()
         self._accepted = 0
@@ -120,7 +123,7 @@ class Server:
         self.metrics = Metrics(self.registry, self.traffic)
         self._site = http.Site(self.registry, self.limits, self.metrics,
                                lambda: not self._stopping, rpc_path,
-                               connect_handler or self._serve_connect, self.gate)
+                               connect_handler or self._serve_connect, self.gate, self.budget)
         self._stream_servers: list[StreamServer] = []
         self._connections = Connections(max_connections)
         self._watcher: Optional[Watcher] = None
@@ -339,7 +342,7 @@ class Server:
                      ) -> None:
         assert self._watcher is not None
         conn = Connection(transport, codec, self.registry.dispatch, self._watcher, self.limits,
-                          peer)
+                          peer, Holding(self.budget))
         self.connections.add(conn)
         try:
             conn.serve(first)

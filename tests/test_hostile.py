@@ -8,10 +8,11 @@ import re
 import time
 from typing import Any, Iterator
 
+import gevent
 import pytest
 
 import greenrpc
-from tests.support import connect, is_open, read_lines
+from tests.support import connect, is_open, read_lines, read_until_closed
 from tests.test_limits import http_body, post
 
 
@@ -211,4 +212,74 @@ def test_batches_count_against_the_server_wide_cap() -> None:
     finally:
         for sock in socks:
             sock.close()
+        server.stop(timeout=5)
+
+
+def wait_for(condition: Any, timeout: float = 10.0) -> None:
+    """Let the server (in this process) run until condition() holds; fail after timeout."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        gevent.sleep(0.01)
+
+
+def test_messages_in_progress_share_one_memory_budget_and_give_it_back() -> None:
+    # Connections each holding an unterminated message just under the size limit held
+    # 4 MiB apiece without a total bound: 1,000 of them held 4 GB.
+    server = greenrpc.Server(max_message_size=256 << 10, max_memory_total=1 << 20)
+    server.register(Plane())
+    server.start()
+    part = b'{"method":"Plane.Echo","params":["' + b"x" * (200 << 10)  # 200 KiB, unterminated
+    socks = []
+    try:
+        size = len(part)
+        for count in range(1, 6):  # five fit in 1 MiB
+            sock = connect(server.address)
+            socks.append(sock)
+            sock.sendall(part)
+            wait_for(lambda held=count * size: server.budget.used >= held)
+        assert server.budget.used == 5 * len(part)
+        refused = connect(server.address)  # a sixth would pass it: closed, the others go on
+        refused.sendall(part)
+        assert read_until_closed(refused, timeout=10) == b""
+        refused.close()
+        with connect(server.address) as http:  # an HTTP body the same: 503
+            http.sendall(post(b"[" + b"1," * (100 << 10) + b"1]")[:-10])
+            reply = read_until_closed(http, timeout=10)
+            assert reply.startswith(b"HTTP/1.1 503 "), reply[:100]
+        assert lines(server.address, b'{"method":"Plane.Echo","params":["p"],"id":1}\n', 1)[0][
+            "result"] == "p"
+        assert all(is_open(sock, wait=0.01) for sock in socks)
+        socks[0].sendall(b'"],"id":7}\n')  # a held message completes: answered, given back
+        assert json.loads(read_lines(socks[0], 1)[0])["id"] == 7
+        wait_for(lambda: server.budget.used == 4 * len(part))
+        for sock in socks:
+            sock.close()
+        wait_for(lambda: server.budget.used == 0)
+        assert server.budget.refused == 2
+    finally:
+        for sock in socks:
+            sock.close()
+        server.stop(timeout=5)
+
+
+def test_gob_messages_in_progress_and_type_definitions_count_against_the_budget() -> None:
+    server = greenrpc.Server(max_memory_total=64 << 10)
+    server.register(Plane())
+    server.start()
+    try:
+        with greenrpc.dial(server.address, codec="gob") as client:
+            assert client.call("Plane.Norm", Point(3)) == 3
+            wait_for(lambda: server.budget.used > 0)  # the types the client defined
+            types = server.budget.used
+        wait_for(lambda: server.budget.used == 0)
+        with connect(server.address) as sock:
+            sock.sendall(b"\xfe\xff\xff" + b"\x00" * (60 << 10))  # a 64 KiB message begins
+            wait_for(lambda: server.budget.used > 0)
+            sock.sendall(b"\x00" * (8 << 10))  # and would pass the budget: closed
+            assert read_until_closed(sock, timeout=10) == b""
+        assert 0 < types < 64 << 10
+        with greenrpc.dial(server.address, codec="gob") as client:
+            assert client.call("Plane.Norm", Point(4)) == 4
+    finally:
         server.stop(timeout=5)

@@ -62,6 +62,12 @@ class ReadStream:
         """Bytes received and not consumed yet."""
         return len(self._buffer) - self._start
 
+    @property
+    def held(self) -> int:
+        """Bytes kept between reads: the buffer (consumed bytes not yet dropped too) and what
+        the peer's type definitions cost."""
+        return len(self._buffer) + self.budget.spent
+
     def feed(self, data: bytes) -> None:
         # Appending to a bytearray is amortised O(1), so a large message arriving in many reads
         # is not copied again at each one; consumed bytes are dropped once they are most of it.
