@@ -282,7 +282,8 @@ class Server:
             except (OSError, TimeoutError) as err:
                 log.info("closing %s: TLS handshake failed: %s", peer, err or "timed out")
                 return
-        transport = Transport(sock, self.limits.write_timeout, recv_size=READ_SIZE)
+        transport = Transport(sock, self.limits.write_timeout, recv_size=READ_SIZE,
+                              holding=Holding(self.budget))
         self._transports.add(transport)
         self._accepted += 1
         opened = time.monotonic()

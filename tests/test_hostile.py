@@ -5,6 +5,7 @@ import dataclasses
 import json
 import logging
 import re
+import socket
 import time
 from typing import Any, Iterator
 
@@ -12,7 +13,7 @@ import gevent
 import pytest
 
 import greenrpc
-from tests.support import connect, is_open, read_lines, read_until_closed
+from tests.support import connect, host_port, is_open, read_lines, read_until_closed
 from tests.test_limits import http_body, post
 
 
@@ -282,4 +283,32 @@ def test_gob_messages_in_progress_and_type_definitions_count_against_the_budget(
         with greenrpc.dial(server.address, codec="gob") as client:
             assert client.call("Plane.Norm", Point(4)) == 4
     finally:
+        server.stop(timeout=5)
+
+
+class Big:
+    def Slice(self, count: int) -> list[int]:
+        return list(range(count))
+
+
+def test_replies_queued_for_a_peer_that_does_not_read_count_against_the_budget() -> None:
+    server = greenrpc.Server(max_memory_total=100 << 10, write_timeout=60)
+    server.register(Big())
+    server.register(Plane())
+    server.start()
+    sock = socket.socket()
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(host_port(server.address))
+        # 300 small requests ask for ~33 MB of replies; the peer reads none. The kernel's
+        # buffers fill, then replies queue in the server, past the budget: closed long before
+        # write_timeout, not after holding max_pending_write for a minute.
+        sock.sendall(b"".join(b'{"method":"Big.Slice","params":[20000],"id":%d}\n' % i
+                              for i in range(300)))
+        wait_for(lambda: server.budget.refused == 1, timeout=20)
+        assert lines(server.address, b'{"method":"Plane.Echo","params":["q"],"id":1}\n', 1)[0][
+            "result"] == "q"
+        wait_for(lambda: not server.connections and server.budget.used == 0)
+    finally:
+        sock.close()
         server.stop(timeout=5)
