@@ -82,6 +82,8 @@ class ServerCodec:
             raise
         if not data:
             self._end(out)
+        else:
+            self.reader.drop_consumed()
         return out
 
     def _read_header(self) -> headers.Request:
