@@ -27,6 +27,7 @@ import gevent
 import h11
 
 from . import debugpage, errors
+from .auth import Auth, guard, peer_certificate
 from .budget import Budget, Holding
 from .errors import ConnectionClosed, ProtocolError
 from .gate import Gate, Helpers
@@ -66,6 +67,8 @@ class Site:
     connect_handler: Optional[ConnectHandler] = None
     gate: Gate = field(default_factory=lambda: Gate(None))  # counts batches' calls in flight
     budget: Budget = field(default_factory=lambda: Budget(None))  # holds request bodies
+    auth: Optional[Auth] = None         # asked before each call (auth.py)
+    hidden: frozenset[str] = frozenset()  # pages switched off: /debug/rpc, /metrics
 
 
 class HeadMeter:
@@ -139,6 +142,8 @@ class HTTPConnection:
         self.head = HeadMeter()
         self.helpers: Optional[Helpers] = None  # run a batch's calls; made by the first batch
         self.holding = Holding(site.budget)  # the body being read, until it is answered
+        self.lookup = site.registry.lookup if site.auth is None else guard(
+            site.registry.lookup, site.auth, peer, peer_certificate(transport.sock))
         # When the request being read must be complete, head and body (None between requests):
         # message_timeout bounds the whole request, however slowly its bytes trickle in.
         self.deadline: Optional[float] = None
@@ -272,7 +277,7 @@ class HTTPConnection:
                     return Answer(415, TEXT, b"415 send Content-Type: application/json\n")
             return self._rpc(body)
         page = _PAGES.get(path)
-        if page is None:
+        if page is None or path in self.site.hidden:
             return Answer(404, TEXT, b"404 page not found\n")
         if method not in (b"GET", b"HEAD"):
             return Answer(405, TEXT, b"405 method not allowed\n", allow="GET, HEAD")
@@ -285,7 +290,7 @@ class HTTPConnection:
         except ProtocolError as err:
             return Answer(400, JSON, jsonrpc2.encode_response(jsonrpc2.parse_error(str(err))))
         try:
-            message = jsonserver.decode(value, body, site.registry.lookup,
+            message = jsonserver.decode(value, body, self.lookup,
                                         site.limits.max_batch_size, v2_fallback=True)
         except ProtocolError as err:  # an object Go's dialect refuses to read (method not a string)
             return Answer(400, JSON, jsonrpc2.encode_response(jsonrpc2.invalid_request(str(err))))

@@ -310,7 +310,7 @@ def run_batch(batch: Batch, dispatch: Callable[[Request], Response], helpers: He
 
 # Errors a codec finds in a call it read (no such method, params that do not bind), logged like
 # a failed call; an invalid request or a refused batch is no call, and not logged.
-_CALL_ERRORS = (errors.METHOD_NOT_FOUND, errors.INVALID_PARAMS)
+_CALL_ERRORS = (errors.METHOD_NOT_FOUND, errors.INVALID_PARAMS, errors.FORBIDDEN)
 
 
 def report(response: Response, peer: str, decoded: bool = False) -> None:

@@ -75,10 +75,18 @@ def connect(address: Address, timeout: Optional[float]) -> gsocket.socket:
     return sock
 
 
-def tls_server_context(certfile: str, keyfile: Optional[str] = None) -> ssl.SSLContext:
-    """A server-side TLS context (TLS 1.2 or later) for a PEM certificate chain and key."""
+def tls_server_context(certfile: str, keyfile: Optional[str] = None,
+                       client_ca: Optional[str] = None) -> ssl.SSLContext:
+    """A server-side TLS context (TLS 1.2 or later) for a PEM certificate chain and key.
+
+    client_ca (PEM, one or more CA certificates): every client must present a certificate
+    signed by one of them, or the handshake fails; an auth hook sees it (auth.CallInfo).
+    """
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(certfile, keyfile)
+    if client_ca is not None:
+        context.load_verify_locations(client_ca)
+        context.verify_mode = ssl.CERT_REQUIRED
     return context
 
 
