@@ -10,6 +10,7 @@ import time
 from typing import Any, Iterator
 
 import gevent
+import gevent.event
 import pytest
 
 import greenrpc
@@ -311,4 +312,37 @@ def test_replies_queued_for_a_peer_that_does_not_read_count_against_the_budget()
         wait_for(lambda: not server.connections and server.budget.used == 0)
     finally:
         sock.close()
+        server.stop(timeout=5)
+
+
+def test_connections_trickling_whitespace_do_not_lock_out_new_clients_at_max_connections(
+        ) -> None:
+    # 1,000 connections sending a space a second held --max-connections 1000 forever, though
+    # --idle-timeout was 5 s: whitespace reset the idle clock.
+    server = greenrpc.Server(max_connections=3, idle_timeout=0.5)
+    server.register(Plane())
+    server.start()
+    tricklers = [connect(server.address) for _ in range(3)]
+    stop = gevent.event.Event()
+
+    def trickle(sock: socket.socket) -> None:
+        for _ in range(200):  # at most 10 s
+            try:
+                sock.sendall(b" ")
+            except OSError:
+                return
+            if stop.wait(0.05):
+                return
+
+    running = [gevent.spawn(trickle, sock) for sock in tricklers]
+    try:
+        wait_for(lambda: len(server.connections) == 3)
+        # accepting has paused: the newcomer waits in the backlog until a trickler is closed
+        reply = lines(server.address, b'{"method":"Plane.Echo","params":["in"],"id":1}\n', 1)
+        assert reply[0]["result"] == "in"
+    finally:
+        stop.set()
+        gevent.joinall(running, timeout=5)
+        for sock in tricklers:
+            sock.close()
         server.stop(timeout=5)
