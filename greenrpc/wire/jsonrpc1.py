@@ -178,7 +178,11 @@ def encode_response(response: Response) -> bytes:
             id = response.request.id
             if type(id) is int:
                 return f'{{"id":{id},"result":{body},"error":null}}\n'.encode()
-            return utf8(f'{{"id":{id_text(id)},"result":{body},"error":null}}\n')
+            text = f'{{"id":{id_text(id)},"result":{body},"error":null}}\n'
+            try:  # (a try costs nothing until it catches: utf8 inlined)
+                return text.encode()
+            except UnicodeEncodeError:
+                return utf8(text)
     message = error.message or errors.GO_UNSPECIFIED  # Go's client fails on an empty error
     return utf8('{"id":%s,"result":null,"error":%s}\n'
                 % (id_text(response.request.id), string_text(message)))

@@ -185,7 +185,12 @@ def response_text(response: Response) -> str:
 def encode_response(response: Response) -> bytes:
     """One response and a newline, or b"" for a notification."""
     text = response_text(response)
-    return utf8(text + "\n") if text else b""
+    if not text:
+        return b""
+    try:  # (a try costs nothing until it catches: utf8 inlined)
+        return (text + "\n").encode()
+    except UnicodeEncodeError:
+        return utf8(text + "\n")
 
 
 def encode_batch(responses: list[Response],
