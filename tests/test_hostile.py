@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import logging
 import re
@@ -345,4 +346,28 @@ def test_connections_trickling_whitespace_do_not_lock_out_new_clients_at_max_con
         gevent.joinall(running, timeout=5)
         for sock in tricklers:
             sock.close()
+        server.stop(timeout=5)
+
+
+def test_a_connection_that_broke_mid_message_is_freed_at_once_not_by_a_later_gc() -> None:
+    # The broken stream's error and the codec's frame held each other, so each connection
+    # that ended inside a message kept its buffer (up to max_message_size) until the cycle
+    # collector ran: 16 such connections held 64 MiB on an idle server.
+    from greenrpc.wire import jsonserver
+    server = greenrpc.Server()
+    server.register(Plane())
+    server.start()
+    gc.collect()
+    gc.disable()
+    try:
+        for ending in (b"", b"\"}}\n"):  # end of stream inside a message; invalid JSON
+            with connect(server.address) as sock:
+                sock.sendall(b'{"method":"Plane.Echo","params":["' + b"x" * 50_000 + ending)
+                if ending:
+                    assert read_until_closed(sock) == b""
+            wait_for(lambda: not server.connections)
+            alive = [o for o in gc.get_objects() if isinstance(o, jsonserver.ServerCodec)]
+            assert not alive, f"a codec outlived its connection ({ending!r})"
+    finally:
+        gc.enable()
         server.stop(timeout=5)

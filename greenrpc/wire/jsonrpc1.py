@@ -164,7 +164,7 @@ def encode_response(response: Response) -> bytes:
                 result = json_result(response)
             body = _dumps(result)
         except ServerError as err:
-            error = err
+            error = err.with_traceback(None)  # kept: no cycle through this frame
         except (TypeError, OverflowError):
             body = "NaN"
         except Exception as err:  # a result the declared type cannot describe
@@ -173,7 +173,7 @@ def encode_response(response: Response) -> bytes:
             try:
                 body = result_text(result)
             except ServerError as err:
-                error = err
+                error = err.with_traceback(None)
         if error is None:
             id = response.request.id
             if type(id) is int:
@@ -314,6 +314,9 @@ class ClientCodec:
                 replies.append(reply)
         if broken is not None:
             broken.completed = replies
-            raise broken
+            try:
+                raise broken
+            finally:  # else the frame and the error hold each other, with the codec
+                broken = None
         return replies
 

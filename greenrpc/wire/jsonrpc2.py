@@ -176,7 +176,7 @@ def response_text(response: Response) -> str:
             result = json_result(response)
             body = "null" if result is None else result_text(result)
         except ServerError as err:
-            error = err
+            error = err.with_traceback(None)  # kept: no cycle through this frame
         else:
             return '{"jsonrpc":"2.0","result":%s,"id":%s}' % (body, id_text(id))
     return '{"jsonrpc":"2.0","error":%s,"id":%s}' % (error_text(error), id_text(id))
@@ -295,5 +295,8 @@ class ClientCodec:
                 raise
         if broken is not None:
             broken.completed = replies
-            raise broken
+            try:
+                raise broken
+            finally:  # else the frame and the error hold each other, with the codec
+                broken = None
         return replies

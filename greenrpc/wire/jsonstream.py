@@ -66,7 +66,7 @@ def parse(raw: bytes) -> Any:
     try:
         return ujson.loads(raw)
     except ValueError as err:
-        problem = err
+        problem = str(err)  # its text: the error would hold this frame, and raw, in a cycle
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -74,7 +74,7 @@ def parse(raw: bytes) -> Any:
         try:
             return ujson.loads(raw.decode("utf-8", "replace"))
         except ValueError as err:
-            problem = err
+            problem = str(err)
     raise ProtocolError(f"invalid JSON: {problem}")
 
 
