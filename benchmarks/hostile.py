@@ -186,11 +186,12 @@ def hold(name: str, count: int, opening: bytes) -> dict[str, Any]:
 def still_open(sock: socket.socket) -> bool:
     sock.settimeout(0.01)
     try:
-        return sock.recv(65536) != b""  # a refusal may send a reply (HTTP 503) before closing
+        data = sock.recv(65536)
     except socket.timeout:
         return True
     except OSError:
         return False
+    return bool(data) and not data.startswith(b"HTTP/1.1 503 ")  # a refused HTTP body
 
 
 def holding_attacks() -> list[dict[str, Any]]:
