@@ -166,7 +166,8 @@ class Server:
         for transport in self._transports:
             received += transport.bytes_in
             sent += transport.bytes_out
-        return Traffic(len(self._transports), self._accepted, received, sent)
+        return Traffic(len(self._transports), self._accepted, received, sent, self.budget.used,
+                       self.budget.refused)
 
     @property
     def address(self) -> str:

@@ -8,6 +8,7 @@ import logging
 import re
 import socket
 import time
+import urllib.request
 from typing import Any, Iterator
 
 import gevent
@@ -260,6 +261,10 @@ def test_messages_in_progress_share_one_memory_budget_and_give_it_back() -> None
             sock.close()
         wait_for(lambda: server.budget.used == 0)
         assert server.budget.refused == 2
+        with urllib.request.urlopen(f"http://{server.address}/metrics", timeout=10) as page:
+            metrics = page.read().decode()
+        assert "greenrpc_memory_refusals_total 2.0" in metrics
+        assert "greenrpc_memory_held_bytes 0.0" in metrics
     finally:
         for sock in socks:
             sock.close()
