@@ -17,11 +17,14 @@ from typing import Any, Iterator
 import pytest
 
 import greenrpc
+from tests import services
 from tests.support import (
     ROOT,
     client_certificate,
     connect,
+    go_binary,
     read_lines,
+    run,
     self_signed_certificate,
 )
 from tests.test_hostile import Plane, Point
@@ -252,3 +255,32 @@ def test_refused_calls_are_logged_in_one_line(guarded: tuple[str, Ledger, Any],
 
 
 _ = Point  # the argument type Plane.Norm refuses -1 with
+
+
+@pytest.mark.interop
+def test_go_client_presents_its_certificate(authority: dict[str, tuple[Path, Path]]) -> None:
+    certfile, keyfile = authority["ca"]
+    tls = greenrpc.tls_server_context(str(certfile), str(keyfile), client_ca=str(certfile))
+    names: list[str] = []
+
+    def record(call: greenrpc.CallInfo) -> bool:
+        names.append(common_name(call))
+        return True
+
+    server = services.make_server(tls=tls, auth=record)
+    server.start()
+    try:
+        client = [str(go_binary("tlsclient")), "-addr", server.address, "-ca", str(certfile),
+                  "-calls", "10"]
+        done = run(client + ["-cert", str(authority["alice"][0]), "-key",
+                             str(authority["alice"][1])], timeout=120)
+        assert done.returncode == 0, done.stderr
+        seen = json.loads(done.stdout)
+        assert seen["multiply"] == 56 and seen["concurrent_ok"] == 10, seen
+        assert set(names) == {"alice"} and len(names) == 12
+        done = run(client, timeout=120)  # no certificate: Go's first call fails
+        seen = json.loads(done.stdout)
+        assert "dial_err" in seen or "multiply_err" in seen, seen
+        assert len(names) == 12
+    finally:
+        server.stop(timeout=5)
