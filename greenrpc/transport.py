@@ -251,7 +251,7 @@ class Transport:
                 self._queued_messages = 0
                 self._send(data)
                 self.messages_out += messages
-                if self.holding is not None:
+                if self.holding is not None and not self.closed:
                     self.holding.set(self._queued)  # the sent bytes are gone
         except (TimeoutError, gevent.Timeout):
             self.close()
