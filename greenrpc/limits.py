@@ -7,7 +7,7 @@ from typing import Optional
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-connection bounds; None disables a timeout.
+    """Per-connection bounds, and server-wide ones (the *_total); None disables a bound.
 
     Each is a keyword argument of ``Server`` and a flag of ``greenrpc serve``
     (``max_inflight`` is ``--max-inflight`` and ``GREENRPC_MAX_INFLIGHT``).
