@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import sys
 from typing import Any, Callable, Optional
 
@@ -27,15 +28,19 @@ TRIM_AFTER = 1 << 20   # bytes given back at once that make the allocator return
 TRIM_DELAY = 0.05      # seconds: many connections closing at once trim once
 
 
+@functools.lru_cache(maxsize=None)
 def _malloc_trim() -> Optional[Callable[[int], int]]:
+    """glibc's malloc_trim, looked up once; None elsewhere (musl, macOS)."""
     if not sys.platform.startswith("linux"):
         return None
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        trim: Callable[[int], int] = libc.malloc_trim  # glibc only
-    except (OSError, AttributeError):
-        return None
-    return trim
+    for name in ("libc.so.6", None):  # None: ask find_library, which runs a subprocess
+        try:
+            trim: Callable[[int], int] = ctypes.CDLL(name or ctypes.util.find_library("c")
+                                                     ).malloc_trim
+            return trim
+        except (OSError, AttributeError, TypeError):
+            continue
+    return None
 
 
 class Budget:
