@@ -78,7 +78,10 @@ def gob_header(method: str) -> bytes:
 
 def send(data: bytes) -> Callable[[socket.socket], bytes]:
     def attack(sock: socket.socket) -> bytes:
-        sock.sendall(data)
+        try:
+            sock.sendall(data)
+        except OSError:  # the server closed first (a message over the size limit)
+            pass
         return receive_all(sock)
     return attack
 
@@ -131,6 +134,76 @@ def run(name: str, attack: Callable[[socket.socket], bytes]) -> dict[str, Any]:
         log.close()
 
 
+def start_server(port: int, log: Any) -> subprocess.Popen[bytes]:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "greenrpc", "serve", "arith:Arith", "--listen",
+         f"127.0.0.1:{port}"], stderr=log, stdout=subprocess.DEVNULL,
+        env=dict(os.environ, PYTHONPATH=f"{ROOT}:{ROOT / 'examples'}"))
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            answers(port)
+            return server
+        except OSError:
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.05)
+
+
+def hold(name: str, count: int, opening: bytes) -> dict[str, Any]:
+    """count connections each send opening (a message just under 4 MiB that never ends) and
+    keep it open: RSS while they hold it, how many the memory budget refused, whether a fresh
+    client is served meanwhile, and RSS once they have all closed."""
+    port = free_port()
+    with tempfile.TemporaryFile() as log:
+        server = start_server(port, log)
+        try:
+            rss = memory_kib(server.pid, "VmRSS")
+            socks = []
+            for _ in range(count):
+                sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+                try:
+                    sock.sendall(opening)
+                except OSError:
+                    pass  # refused while sending
+                socks.append(sock)
+            time.sleep(1.0)  # let the server read what is in flight
+            held = memory_kib(server.pid, "VmRSS")
+            served = answers(port)
+            refused = sum(not still_open(sock) for sock in socks)
+            for sock in socks:
+                sock.close()
+            time.sleep(1.0)  # closes seen, memory trimmed (50 ms after)
+            return {"attack": name, "connections": count, "refused": refused,
+                    "held_rss_growth_mib": round((held - rss) / 1024, 1),
+                    "peak_rss_growth_mib": round((memory_kib(server.pid, "VmHWM") - rss) / 1024, 1),
+                    "rss_after_close_mib": round((memory_kib(server.pid, "VmRSS") - rss) / 1024, 1),
+                    "others_served": served}
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+def still_open(sock: socket.socket) -> bool:
+    sock.settimeout(0.01)
+    try:
+        data = sock.recv(65536)
+    except socket.timeout:
+        return True
+    except OSError:
+        return False
+    return bool(data) and not data.startswith(b"HTTP/1.1 503 ")  # a refused HTTP body
+
+
+def holding_attacks() -> list[dict[str, Any]]:
+    size = (4 << 20) - 1024
+    json_part = b'{"method":"Arith.Multiply","params":["' + b"x" * size
+    http_part = http_post(b"[" + b"1," * (size // 2) + b"1]")[:-100]
+    gob_part = uint_bytes(size + 100) + b"\x00" * size
+    return [hold("unterminated JSON messages of 4 MiB", 100, json_part),
+            hold("unterminated HTTP bodies of 4 MiB", 100, http_part),
+            hold("unfinished gob messages of 4 MiB", 100, gob_part)]
+
+
 def main() -> None:
     batch = b"[" + b",".join([b"1"] * ((4 << 20) // 2 - 2)) + b"]\n"  # 2.1 M elements in 4 MiB
     fields = (4 << 20) - 64
@@ -152,8 +225,13 @@ def main() -> None:
         ("HTTP head of 16,385 bytes in one write", send(head + b"p" * (16385 - len(head) - 4)
                                                         + b"\r\n\r\n")),
     ]
+    attacks += [
+        ("unterminated JSON line of 10 MiB", send(b'{"method":"' + b"x" * (10 << 20))),
+    ]
     for name, attack in attacks:
         print(json.dumps(run(name, attack)), flush=True)
+    for result in holding_attacks():
+        print(json.dumps(result), flush=True)
 
 
 if __name__ == "__main__":

@@ -71,6 +71,17 @@ def hostile_json() -> list[bytes]:
         ('[{"jsonrpc":"2.0","method":"a"},{"jsonrpc":"2.0","method":"b"}]\n').encode(),
         (v2("Nope\n2026-12-05 12:00:00,000 ERROR greenrpc forged\x1b[2K", [], 1) + "\n").encode(),
         ('{"method":"A.B\\u2028\\u202e","params":[],"id":2}\n').encode(),
+        # lone surrogate escapes in a name, an id and a value: answered with U+FFFD, as Go does
+        b'{"jsonrpc":"2.0","method":"a","params":["\\ud800"],"id":"\\ud800"}\n',
+        b'{"method":"Arith.\\udc00","params":[{"A":1,"B":2}],"id":"\\ud800x"}\n'
+        b'[{"jsonrpc":"2.0","method":"Echo.Str","params":["\\udfff\\ud800"],"id":"\\udbff"}]\n',
+        # whitespace between values, which starts no message and must not count as activity
+        b"  \t\r\n \n" + b" " * 64 + b'{"method":"Echo.Int","params":[1],"id":1}' + b" \n" * 32,
+        # a message left unterminated, as those that held the memory budget
+        b'{"method":"Echo.Str","params":["' + b"x" * 2000,
+        # a batch of a blocking method, as those that ran past the in-flight caps
+        ("[" + ",".join(v2("Slow.Sleep", [{"Ms": 0, "Tag": "t"}], i) for i in range(12))
+         + "]\n").encode(),
     ]
 
 
@@ -94,6 +105,11 @@ def hostile_gob() -> list[bytes]:
         header(headers.Request("No.Such", 1), headers.REQUEST) + empty_fields,
         header(headers.Request("No.Such", 1), headers.REQUEST) + continued,
         header(headers.Response("Arith.Multiply", 9, ""), headers.RESPONSE) + continued,
+        # a message that announces 64 KiB and stops early (held against the memory budget)
+        header(headers.Request("Arith.Multiply", 2), headers.REQUEST) + uint_bytes(65536)
+        + b"\x00" * 300,
+        # a method name that is not UTF-8
+        header(headers.Request("Arith.\udcff\udcfe", 3), headers.REQUEST) + message(b"\x00"),
     ]
 
 

@@ -11,6 +11,7 @@ from . import (
     aio,
     logs,  # noqa: F401 - its filter escapes and cuts client text in greenrpc's records
 )
+from .auth import CallInfo
 from .client import Call, Client, dial, dial_http
 from .deadline import timeout
 from .errors import CallTimeout, ConnectionClosed, ProtocolError, RPCError, ServerError
@@ -28,6 +29,7 @@ __all__ = [
     "aio",
     "Backoff",
     "Call",
+    "CallInfo",
     "CallTimeout",
     "Client",
     "ConnectionClosed",

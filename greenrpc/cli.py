@@ -197,13 +197,20 @@ def command_serve(args: argparse.Namespace) -> int:
     options = server_options(args)
     certfile = args.tls_cert or os.environ.get("GREENRPC_TLS_CERT") or None
     keyfile = args.tls_key or os.environ.get("GREENRPC_TLS_KEY") or None
-    if keyfile and not certfile:
-        raise SystemExit("greenrpc: --tls-key needs --tls-cert")
+    client_ca = args.tls_client_ca or os.environ.get("GREENRPC_TLS_CLIENT_CA") or None
+    if (keyfile or client_ca) and not certfile:
+        raise SystemExit(f"greenrpc: {'--tls-key' if keyfile else '--tls-client-ca'} needs "
+                         "--tls-cert")
     if certfile:
         try:
-            options["tls"] = tls_server_context(certfile, keyfile)
+            options["tls"] = tls_server_context(certfile, keyfile, client_ca)
         except (OSError, ssl.SSLError) as err:
-            raise SystemExit(f"greenrpc: TLS certificate {certfile}: {err}") from None
+            raise SystemExit(f"greenrpc: TLS certificate {certfile}"
+                             f"{' or CA ' + client_ca if client_ca else ''}: {err}") from None
+    for name, flag in (("debug", "no_debug_page"), ("metrics", "no_metrics"),
+                       ("discovery", "no_discovery")):
+        if getattr(args, flag):
+            options[name] = False
     count = worker_count(args)
     server = build_server(args.targets, options)
     if args.access_log or os.environ.get("GREENRPC_ACCESS_LOG", "").strip().lower() in TRUE:
@@ -259,6 +266,11 @@ def add_serve(commands: Any) -> None:
                        "chain (env GREENRPC_TLS_CERT; default: plain TCP)")
     serve.add_argument("--tls-key", metavar="PEM", help="its private key, if not in the "
                        "certificate file (env GREENRPC_TLS_KEY)")
+    serve.add_argument("--tls-client-ca", metavar="PEM", help="require a client certificate "
+                       "signed by this CA (env GREENRPC_TLS_CLIENT_CA)")
+    for flag, what in (("debug-page", "the /debug/rpc page"), ("metrics", "the /metrics page"),
+                       ("discovery", "the rpc.discover method")):
+        serve.add_argument(f"--no-{flag}", action="store_true", help=f"do not serve {what}")
     serve.add_argument("--grace", type=number(float, False), metavar="SECONDS",
                        help="on SIGTERM/SIGINT, time for calls already read to answer "
                             f"(env GREENRPC_GRACE; default {DEFAULT_STOP_TIMEOUT:g})")

@@ -16,7 +16,9 @@ from typing import Any, Callable, Optional, Sequence, Union
 
 from gevent import getcurrent
 
+from .budget import Budget, Holding
 from .errors import ConnectionClosed, ProtocolError
+from .gate import Helpers
 from .handover import HandOver, Watcher
 from .limits import Limits
 from .messages import Batch, Request, Response
@@ -34,11 +36,12 @@ class Connection:
 
     __slots__ = ("transport", "codec", "dispatch", "watcher", "limits", "peer", "handover",
                  "pending", "next_pending", "batch", "draining", "eof", "requests",
-                 "_sent_before", "deadline")  # one per connection: no __dict__ each
+                 "_sent_before", "deadline", "idle_deadline", "helpers",
+                 "holding")  # one per connection: no __dict__ each
 
     def __init__(self, transport: Transport, codec: ServerCodec,
                  dispatch: Callable[[Request], Response], watcher: Watcher, limits: Limits,
-                 peer: str = "") -> None:
+                 peer: str = "", holding: Optional[Holding] = None) -> None:
         self.transport = transport
         self.codec = codec
         self.dispatch = dispatch
@@ -58,6 +61,12 @@ class Connection:
         # When the request that has started arriving must be complete (None: none has started).
         # A trickle of bytes does not move it: only completing a message does (slowloris).
         self.deadline: Optional[float] = None
+        # When an idle connection closes, once bytes that start no message (whitespace between
+        # JSON values) have arrived: they must not keep it open forever (None: no such bytes).
+        self.idle_deadline: Optional[float] = None
+        self.helpers: Optional[Helpers] = None  # run batches' calls; made by the first batch
+        # This connection's share of the server's memory budget (budget.py), told once per read.
+        self.holding = holding if holding is not None else Holding(Budget(None))
 
     @property
     def replies(self) -> int:
@@ -93,8 +102,9 @@ class Connection:
                 if self.draining:
                     break
                 try:
-                    data = handover.read(me, transport, limits.idle_timeout
-                                         if self.deadline is None else self._time_left())
+                    data = handover.read(me, transport, self._time_left()
+                                         if self.deadline is not None else limits.idle_timeout
+                                         if self.idle_deadline is None else self._idle_left())
                 except TimeoutError:
                     if self.deadline is None and handover.inflight:
                         continue  # quiet, but calls are still running: not idle
@@ -118,6 +128,17 @@ class Connection:
             raise TimeoutError("request not complete in time")
         return left
 
+    def _idle_left(self) -> float:
+        """Seconds until a connection that sent only whitespace since its last message closes."""
+        assert self.idle_deadline is not None and self.handover is not None
+        left = self.idle_deadline - time.monotonic()
+        if left > 0:
+            return left
+        if self.handover.inflight:  # calls are running: not idle, the clock starts again
+            self.idle_deadline = None
+            return self.limits.idle_timeout  # type: ignore[return-value]
+        raise TimeoutError("nothing but whitespace within the idle timeout")
+
     def _feed(self, data: bytes) -> None:
         try:
             messages = self.codec.feed(data)
@@ -133,6 +154,16 @@ class Connection:
                 messages = [*self.pending[self.next_pending:], *messages]
             self.pending, self.next_pending = messages, 0
         self.requests += len(messages)
+        holding = self.holding
+        if self.codec.held != holding.held and not holding.set(self.codec.held):
+            log.warning("closing %s: its message in progress would pass the server's memory "
+                        "budget of %d bytes", self.peer, holding.budget.limit)
+            self.draining = True  # the requests it completed are still answered
+        if messages:
+            self.idle_deadline = None
+        elif data and self.limits.idle_timeout is not None and not self.codec.buffered \
+                and self.idle_deadline is None:  # bytes that began nothing: idle goes on
+            self.idle_deadline = time.monotonic() + self.limits.idle_timeout
         message_timeout = self.limits.message_timeout
         if message_timeout is not None:
             if not self.codec.buffered:
@@ -167,7 +198,9 @@ class Connection:
                 response: Union[Response, list[Response]]
                 try:
                     if type(message) is Batch:
-                        response = run_batch(message, dispatch, max_inflight, self.peer)
+                        if self.helpers is None:
+                            self.helpers = Helpers(self.watcher.gate, max_inflight)
+                        response = run_batch(message, dispatch, self.helpers, self.peer)
                     else:
                         assert type(message) is Request
                         response = dispatch(message)
@@ -243,3 +276,4 @@ class Connection:
             else:  # we stop reading first (stop(), bad input, a timeout): keep the replies safe
                 self.transport.close_gracefully(self.limits.write_timeout)
             handover.close()
+            self.holding.release()

@@ -9,9 +9,10 @@ INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
-# Implementation-defined server errors live in -32000..-32099. greenrpc uses two of them:
+# Implementation-defined server errors live in -32000..-32099. greenrpc uses three of them:
 SERVER_ERROR = -32000       # a method raised ServerError without choosing a code
 BATCH_TOO_LARGE = -32001    # a batch's replies would pass the server's max_batch_reply_size
+FORBIDDEN = -32002          # the server's auth hook refused the call (auth.py)
 
 # The spec's messages for the errors the wire layer reports itself; the detail goes in "data".
 JSONRPC2_MESSAGES = {
@@ -22,6 +23,7 @@ JSONRPC2_MESSAGES = {
     INTERNAL_ERROR: "Internal error",
     SERVER_ERROR: "Server error",
     BATCH_TOO_LARGE: "Batch too large",
+    FORBIDDEN: "Forbidden",
 }
 # Details of invalid JSON-RPC 2.0 requests (spec section 4), sent as the error's data.
 V2_NOT_OBJECT = "a request must be a JSON object, not a JSON {kind}"
@@ -43,6 +45,8 @@ GO_PARAMS_NOT_ARRAY = "json: cannot unmarshal {kind} into Go value of type [1]in
 GO_UNSPECIFIED = "unspecified error"
 # greenrpc's own: a method that ran past its timeout (deadline.py); Go has no such bound.
 METHOD_TIMED_OUT = "{name}: no result within {seconds}s, call abandoned"
+# greenrpc's own: the auth hook said no (auth.py).
+PERMISSION_DENIED = "permission denied: {name}"
 
 
 class RPCError(Exception):

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import sys
 from collections import deque
-from typing import Optional
+from typing import Any, Callable, Optional
 
+import gevent
 from gevent.event import Event
 
 
@@ -70,3 +71,35 @@ class Gate:
         finally:
             if not waiter.is_set():  # killed while waiting (server stop)
                 self._waiters.remove(waiter)
+
+
+class Helpers:
+    """Greenlets that run a batch's calls beside the batch, for one connection.
+
+    At most limit run at once on the connection, and each counts at the server-wide gate as a
+    call in flight. Nobody waits for room: a batch that finds none runs its calls one after
+    another itself, so batches can neither pile up greenlets nor deadlock on the gate.
+    """
+
+    def __init__(self, gate: Gate, limit: int) -> None:
+        self.gate = gate
+        self.limit = limit
+        self.running = 0
+
+    def spawn(self, work: Callable[[], None], wanted: int) -> list[Any]:
+        """Start up to wanted greenlets running work, as many as there is room for now."""
+        gate = self.gate
+        count = min(wanted, self.limit - self.running, gate.limit - gate.count - gate._starting)
+        if count <= 0:
+            return []
+        self.running += count
+        gate.count += count
+        gate.full = gate.count + gate._starting >= gate.limit
+        return [gevent.spawn(self._run, work) for _ in range(count)]
+
+    def _run(self, work: Callable[[], None]) -> None:
+        try:
+            work()
+        finally:
+            self.running -= 1
+            self.gate.leave()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import formatdate
 from http import HTTPStatus
 from typing import Callable, Optional
@@ -27,7 +27,10 @@ import gevent
 import h11
 
 from . import debugpage, errors
+from .auth import Auth, guard, peer_certificate
+from .budget import Budget, Holding
 from .errors import ConnectionClosed, ProtocolError
+from .gate import Gate, Helpers
 from .limits import Limits
 from .messages import Batch, Response
 from .metrics import Metrics
@@ -62,6 +65,10 @@ class Site:
     healthy: Callable[[], bool]         # False while the server stops: /healthz says 503
     rpc_path: str = "/"
     connect_handler: Optional[ConnectHandler] = None
+    gate: Gate = field(default_factory=lambda: Gate(None))  # counts batches' calls in flight
+    budget: Budget = field(default_factory=lambda: Budget(None))  # holds request bodies
+    auth: Optional[Auth] = None         # asked before each call (auth.py)
+    hidden: frozenset[str] = frozenset()  # pages switched off: /debug/rpc, /metrics
 
 
 class HeadMeter:
@@ -133,6 +140,10 @@ class HTTPConnection:
         self.peer = peer
         self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_SIZE)
         self.head = HeadMeter()
+        self.helpers: Optional[Helpers] = None  # run a batch's calls; made by the first batch
+        self.holding = Holding(site.budget)  # the body being read, until it is answered
+        self.lookup = site.registry.lookup if site.auth is None else guard(
+            site.registry.lookup, site.auth, peer, peer_certificate(transport.sock))
         # When the request being read must be complete, head and body (None between requests):
         # message_timeout bounds the whole request, however slowly its bytes trickle in.
         self.deadline: Optional[float] = None
@@ -146,6 +157,7 @@ class HTTPConnection:
                     return  # the client closed between requests
                 if not self._handle(event):
                     return
+                self.holding.set(0)  # the body is answered and gone
                 if self.h11.our_state is not h11.DONE or self.h11.their_state is not h11.DONE:
                     return  # Connection: close, or HTTP/1.0
                 self.h11.start_next_cycle()
@@ -156,6 +168,8 @@ class HTTPConnection:
             self._refuse(err.error_status_hint, f"bad request: {err}")
         except (ConnectionClosed, TimeoutError):
             pass
+        finally:
+            self.holding.release()
 
     def _next_event(self, idle: bool = False) -> object:
         limits = self.site.limits
@@ -241,6 +255,10 @@ class HTTPConnection:
                 if len(body) > limit:  # chunked: we learn the size only while reading
                     self._refuse(413, f"body exceeds {limit} bytes")
                     return None
+                if not self.holding.set(len(body)):
+                    self._refuse(503, "request bodies in progress would pass the server's "
+                                 f"memory budget of {self.site.budget.limit} bytes")
+                    return None
                 events += 1
                 if not events % EVENTS_PER_TURN:
                     gevent.sleep(TURN)  # tiny chunks cost h11 ~6 us each: let others run
@@ -259,7 +277,7 @@ class HTTPConnection:
                     return Answer(415, TEXT, b"415 send Content-Type: application/json\n")
             return self._rpc(body)
         page = _PAGES.get(path)
-        if page is None:
+        if page is None or path in self.site.hidden:
             return Answer(404, TEXT, b"404 page not found\n")
         if method not in (b"GET", b"HEAD"):
             return Answer(405, TEXT, b"405 method not allowed\n", allow="GET, HEAD")
@@ -272,7 +290,7 @@ class HTTPConnection:
         except ProtocolError as err:
             return Answer(400, JSON, jsonrpc2.encode_response(jsonrpc2.parse_error(str(err))))
         try:
-            message = jsonserver.decode(value, body, site.registry.lookup,
+            message = jsonserver.decode(value, body, self.lookup,
                                         site.limits.max_batch_size, v2_fallback=True)
         except ProtocolError as err:  # an object Go's dialect refuses to read (method not a string)
             return Answer(400, JSON, jsonrpc2.encode_response(jsonrpc2.invalid_request(str(err))))
@@ -284,8 +302,10 @@ class HTTPConnection:
             data = jsonserver.encode(message)
             return Answer(200, JSON, data) if data else Answer(204)
         if isinstance(message, Batch):
-            data = jsonserver.encode(run_batch(message, site.registry.dispatch,
-                                               site.limits.max_inflight, self.peer),
+            if self.helpers is None:
+                self.helpers = Helpers(site.gate, site.limits.max_inflight)
+            data = jsonserver.encode(run_batch(message, site.registry.dispatch, self.helpers,
+                                               self.peer),
                                      site.limits.max_batch_reply_size)
         else:
             response = site.registry.dispatch(message)

@@ -7,7 +7,7 @@ from typing import Optional
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-connection bounds; None disables a timeout.
+    """Per-connection bounds, and server-wide ones (the *_total); None disables a bound.
 
     Each is a keyword argument of ``Server`` and a flag of ``greenrpc serve``
     (``max_inflight`` is ``--max-inflight`` and ``GREENRPC_MAX_INFLIGHT``).
@@ -18,6 +18,9 @@ class Limits:
     max_batch_size: int = 1000            # requests in one JSON-RPC 2.0 batch
     max_batch_reply_size: int = 4 << 20   # bytes of one batch's replies; past it, errors instead
     max_gob_type_memory: int = 1 << 20    # what a gob peer's type definitions may hold; past it, close
+    # What all connections together may hold between reads (messages in progress, HTTP bodies,
+    # gob types; budget.py); past it, the connection asking for more is refused. None: no bound.
+    max_memory_total: Optional[int] = 256 << 20
     max_inflight: int = 128               # calls running at once; reading pauses at the cap
     max_inflight_total: Optional[int] = 10000  # the same over all connections (gate.py)
     message_timeout: Optional[float] = 30.0  # a started request must complete within this

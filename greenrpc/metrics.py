@@ -57,6 +57,12 @@ class _ServerCollector(Collector):
                                   value=traffic.bytes_received)
         yield CounterMetricFamily("greenrpc_sent_bytes", "Bytes written to clients.",
                                   value=traffic.bytes_sent)
+        yield GaugeMetricFamily("greenrpc_memory_held_bytes",
+                                "Bytes held for clients between reads (max_memory_total).",
+                                value=traffic.memory_held)
+        yield CounterMetricFamily("greenrpc_memory_refusals",
+                                  "Connections refused because the memory budget was full.",
+                                  value=traffic.memory_refused)
 
 
 class Metrics:

@@ -10,12 +10,14 @@ import inspect
 import logging
 import time
 import typing
+from collections import deque
 from typing import Any, Callable, Optional
 
-from gevent.pool import Pool
+import gevent
 
 from . import deadline, errors, openrpc
 from .errors import ServerError
+from .gate import Helpers
 from .messages import Batch, Request, Response
 from .schema import Kind, TypeSpec, spec_of, warn_gob_names
 from .stats import LATENCY_BUCKETS, Latency
@@ -269,40 +271,46 @@ class Registry:
         return Response(request, result)
 
 
-def run_batch(batch: Batch, dispatch: Callable[[Request], Response], concurrency: int,
+def run_batch(batch: Batch, dispatch: Callable[[Request], Response], helpers: Helpers,
               peer: str) -> list[Response]:
-    """Run a batch's requests concurrently, at most concurrency at once; return every response.
+    """Run a batch's requests, several at once where helpers has room; return every response.
 
+    The calling greenlet takes requests off the batch one by one, and helper greenlets do the
+    same beside it (as many as there is room for on the connection and server-wide, gate.py).
     Each call that fails is logged, as report() does. On a connection the batch occupies one
-    call slot: if an element blocks, the reading moves on as for any blocking call
-    (handover.py), and the batch answers when all are done.
+    call slot: if a call blocks, the reading moves on as for any blocking call (handover.py),
+    and the batch answers when all are done.
     """
-    requests = [item for item in batch.items if isinstance(item, Request)]
-    if len(requests) <= 1:
-        responses = [dispatch(item) if isinstance(item, Request) else item
-                     for item in batch.items]
-    else:
-        pool = Pool(concurrency)
-        running = {id(request): pool.spawn(dispatch, request) for request in requests}
-        pool.join()
-        responses = []
-        for item in batch.items:
-            if isinstance(item, Response):
-                responses.append(item)
-                continue
-            response = running[id(item)].value
-            if response is None:  # dispatch answers every failure itself: a bug, logged by gevent
-                response = Response(item, error=ServerError("internal error",
-                                                            errors.INTERNAL_ERROR))
-            responses.append(response)
-    for item, response in zip(batch.items, responses):
+    items = batch.items
+    responses: list[Optional[Response]] = [item if isinstance(item, Response) else None
+                                           for item in items]
+    todo = deque(index for index, item in enumerate(items) if isinstance(item, Request))
+
+    def work() -> None:
+        while todo:
+            index = todo.popleft()
+            responses[index] = dispatch(items[index])  # type: ignore[arg-type]
+
+    started = helpers.spawn(work, len(todo) - 1) if len(todo) > 1 else []
+    try:
+        work()
+        gevent.joinall(started)
+    except BaseException:  # killed (stop's grace ran out): the helpers go too
+        gevent.killall(started)
+        raise
+    done: list[Response] = []
+    for item, response in zip(items, responses):
+        if response is None:  # a helper was killed in its call
+            response = Response(item, error=ServerError("internal error",  # type: ignore[arg-type]
+                                                        errors.INTERNAL_ERROR))
         report(response, peer, decoded=item is response)
-    return responses
+        done.append(response)
+    return done
 
 
 # Errors a codec finds in a call it read (no such method, params that do not bind), logged like
 # a failed call; an invalid request or a refused batch is no call, and not logged.
-_CALL_ERRORS = (errors.METHOD_NOT_FOUND, errors.INVALID_PARAMS)
+_CALL_ERRORS = (errors.METHOD_NOT_FOUND, errors.INVALID_PARAMS, errors.FORBIDDEN)
 
 
 def report(response: Response, peer: str, decoded: bool = False) -> None:

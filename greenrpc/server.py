@@ -18,6 +18,8 @@ from gevent.event import Event
 from gevent.server import StreamServer
 
 from . import http
+from .auth import Auth, guard, peer_certificate
+from .budget import Budget, Holding
 from .connection import Connection
 from .errors import ConnectionClosed
 from .gate import Gate
@@ -25,6 +27,7 @@ from .handover import Watcher
 from .limits import Limits
 from .listener import Connections, Listener
 from .metrics import Metrics
+from .openrpc import DISCOVER
 from .registry import Registry
 from .stats import Traffic
 from .transport import (
@@ -36,7 +39,7 @@ from .transport import (
     start_tls,
     tls_server_context,
 )
-from .wire import ServerCodec, detect_protocol, gob, goconnect, jsonserver
+from .wire import Lookup, ServerCodec, detect_protocol, gob, goconnect, jsonserver
 
 log = logging.getLogger("greenrpc")
 
@@ -100,19 +103,30 @@ class Server:
     ``message_timeout``. ``access_log`` logs a line when each connection opens and when it
     closes (peer, protocol, seconds, bytes; never a payload); it is off by default, since at
     thousands of short connections a second the two lines cost as much as serving them.
+
+    ``auth`` is asked before each call, on every protocol, with a ``CallInfo`` (peer, method,
+    TLS client certificate): false or ``ServerError`` refuses it (auth.py). ``debug``,
+    ``metrics`` and ``discovery`` switch off the /debug/rpc page, the /metrics page and the
+    rpc.discover method (each on by default).
     """
 
     def __init__(self, *, max_connections: int = DEFAULT_MAX_CONNECTIONS, rpc_path: str = "/",
                  connect_handler: Optional[http.ConnectHandler] = None,
                  tls: Optional[ssl.SSLContext] = None, access_log: bool = False,
-                 **limits: Any) -> None:
+                 auth: Optional[Auth] = None, debug: bool = True, metrics: bool = True,
+                 discovery: bool = True, **limits: Any) -> None:
         self.tls = tls
+        self.auth = auth
         self.access_log = access_log
         self.limits = Limits(**limits)
         self.registry = Registry(self.limits.method_timeout)
+        if not discovery:
+            del self.registry.builtins[DISCOVER]
         self.max_connections = max_connections
         self.connections: set[Connection] = set()
         self.gate = Gate(self.limits.max_inflight_total)  # calls in flight, server-wide
+        # Bytes held between reads, server-wide (budget.py)
+        self.budget = Budget(self.limits.max_memory_total, gevent.spawn_later)
         self._closed_counts = (0, 0)  # requests read and replies sent by finished connections
         self._transports: set[Transport] = set()
         self._accepted = 0
@@ -120,7 +134,9 @@ class Server:
         self.metrics = Metrics(self.registry, self.traffic)
         self._site = http.Site(self.registry, self.limits, self.metrics,
                                lambda: not self._stopping, rpc_path,
-                               connect_handler or self._serve_connect)
+                               connect_handler or self._serve_connect, self.gate, self.budget,
+                               auth, frozenset(page for page, shown in (
+                                   ("/debug/rpc", debug), ("/metrics", metrics)) if not shown))
         self._stream_servers: list[StreamServer] = []
         self._connections = Connections(max_connections)
         self._watcher: Optional[Watcher] = None
@@ -150,7 +166,8 @@ class Server:
         for transport in self._transports:
             received += transport.bytes_in
             sent += transport.bytes_out
-        return Traffic(len(self._transports), self._accepted, received, sent)
+        return Traffic(len(self._transports), self._accepted, received, sent, self.budget.used,
+                       self.budget.refused)
 
     @property
     def address(self) -> str:
@@ -279,7 +296,8 @@ class Server:
             except (OSError, TimeoutError) as err:
                 log.info("closing %s: TLS handshake failed: %s", peer, err or "timed out")
                 return
-        transport = Transport(sock, self.limits.write_timeout, recv_size=READ_SIZE)
+        transport = Transport(sock, self.limits.write_timeout, recv_size=READ_SIZE,
+                              holding=Holding(self.budget))
         self._transports.add(transport)
         self._accepted += 1
         opened = time.monotonic()
@@ -310,15 +328,21 @@ class Server:
         http.serve(transport, first, self._site, peer)
 
     def _serve_json(self, transport: Transport, first: bytes, peer: str) -> None:
-        codec = jsonserver.ServerCodec(self.registry.lookup, self.limits.max_message_size,
+        codec = jsonserver.ServerCodec(self._lookup(transport, peer), self.limits.max_message_size,
                                        self.limits.max_batch_size, self.limits.max_depth,
                                        self.limits.max_batch_reply_size)
         self._serve_codec(codec, transport, first, peer)
 
     def _serve_gob(self, transport: Transport, first: bytes, peer: str) -> None:
-        codec = gob.ServerCodec(self.registry.lookup, self.limits.max_message_size,
+        codec = gob.ServerCodec(self._lookup(transport, peer), self.limits.max_message_size,
                                 max_type_memory=self.limits.max_gob_type_memory)
         self._serve_codec(codec, transport, first, peer)
+
+    def _lookup(self, transport: Transport, peer: str) -> Lookup:
+        """The registry's lookup, or, with an auth hook, one that asks it first (auth.py)."""
+        if self.auth is None:
+            return self.registry.lookup
+        return guard(self.registry.lookup, self.auth, peer, peer_certificate(transport.sock))
 
     def _serve_connect(self, transport: Transport, first: bytes, peer: str) -> None:
         """Go's HandleHTTP: a CONNECT to /_goRPC_, then gob on the same connection."""
@@ -339,7 +363,7 @@ class Server:
                      ) -> None:
         assert self._watcher is not None
         conn = Connection(transport, codec, self.registry.dispatch, self._watcher, self.limits,
-                          peer)
+                          peer, Holding(self.budget))
         self.connections.add(conn)
         try:
             conn.serve(first)
@@ -363,13 +387,16 @@ def _sockets_patched() -> bool:
 
 
 def serve(address: Address, *objects: Any, certfile: Optional[str] = None,
-          keyfile: Optional[str] = None, **options: Any) -> None:
+          keyfile: Optional[str] = None, client_ca: Optional[str] = None, **options: Any) -> None:
     """Serve objects' public methods on address until SIGTERM/SIGINT; options go to Server.
 
-    certfile (and keyfile, if the key is not in certfile) serve TLS with that PEM certificate.
+    certfile (and keyfile, if the key is not in certfile) serve TLS with that PEM certificate;
+    client_ca also requires a client certificate signed by that CA (see tls_server_context).
     """
     if certfile is not None:
-        options["tls"] = tls_server_context(certfile, keyfile)
+        options["tls"] = tls_server_context(certfile, keyfile, client_ca)
+    elif client_ca is not None:
+        raise ValueError("client_ca needs certfile: client certificates come with TLS")
     server = Server(**options)
     for obj in objects:
         server.register(obj)

@@ -56,3 +56,5 @@ class Traffic:
     connections_accepted: int
     bytes_received: int
     bytes_sent: int
+    memory_held: int = 0     # bytes counted against the memory budget now (budget.py)
+    memory_refused: int = 0  # connections refused because the budget was full

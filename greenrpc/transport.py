@@ -14,6 +14,7 @@ from gevent import socket as gsocket
 from gevent import ssl as gssl
 from gevent.event import Event
 
+from .budget import Holding
 from .errors import ConnectionClosed
 
 DEFAULT_WRITE_TIMEOUT = 30.0
@@ -74,10 +75,18 @@ def connect(address: Address, timeout: Optional[float]) -> gsocket.socket:
     return sock
 
 
-def tls_server_context(certfile: str, keyfile: Optional[str] = None) -> ssl.SSLContext:
-    """A server-side TLS context (TLS 1.2 or later) for a PEM certificate chain and key."""
+def tls_server_context(certfile: str, keyfile: Optional[str] = None,
+                       client_ca: Optional[str] = None) -> ssl.SSLContext:
+    """A server-side TLS context (TLS 1.2 or later) for a PEM certificate chain and key.
+
+    client_ca (PEM, one or more CA certificates): every client must present a certificate
+    signed by one of them, or the handshake fails; an auth hook sees it (auth.CallInfo).
+    """
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(certfile, keyfile)
+    if client_ca is not None:
+        context.load_verify_locations(client_ca)
+        context.verify_mode = ssl.CERT_REQUIRED
     return context
 
 
@@ -122,11 +131,11 @@ class Transport:
 
     __slots__ = ("sock", "write_timeout", "max_pending_write", "recv_size", "_raw", "_hub", "_queue",
                  "_queued", "_queued_messages", "_flushing", "_drained", "closed", "bytes_in",
-                 "bytes_out", "messages_out")  # one per connection: no __dict__ each
+                 "bytes_out", "messages_out", "holding")  # one per connection: no __dict__ each
 
     def __init__(self, sock: Any, write_timeout: Optional[float] = DEFAULT_WRITE_TIMEOUT,
-                 max_pending_write: int = DEFAULT_MAX_PENDING_WRITE, recv_size: int = RECV_SIZE
-                 ) -> None:
+                 max_pending_write: int = DEFAULT_MAX_PENDING_WRITE, recv_size: int = RECV_SIZE,
+                 holding: Optional[Holding] = None) -> None:
         self.sock = sock
         self.write_timeout = write_timeout
         self.max_pending_write = max_pending_write
@@ -148,6 +157,9 @@ class Transport:
         self.bytes_in = 0
         self.bytes_out = 0
         self.messages_out = 0  # whole messages handed to the kernel
+        # The server's memory budget (budget.py), told what waits to be sent whenever a peer
+        # reads slower than we write: the kernel's buffer was full, so never on the fast path.
+        self.holding = holding
 
     def recv(self, timeout: Optional[float] = None, wait_first: bool = False) -> bytes:
         """Return the next bytes; b"" at end of stream. Raise TimeoutError or ConnectionClosed.
@@ -213,6 +225,10 @@ class Transport:
         self._queue.append(data)
         self._queued += len(data)
         self._queued_messages += messages
+        if self.holding is not None and not self.holding.set(self._queued):
+            self.close()
+            raise ConnectionClosed("replies waiting for a slow reader would pass the server's "
+                                   "memory budget")
         if not self._flushing:
             self._flush()
         elif self._queued > self.max_pending_write:
@@ -235,6 +251,8 @@ class Transport:
                 self._queued_messages = 0
                 self._send(data)
                 self.messages_out += messages
+                if self.holding is not None and not self.closed:
+                    self.holding.set(self._queued)  # the sent bytes are gone
         except (TimeoutError, gevent.Timeout):
             self.close()
             raise ConnectionClosed("peer stopped reading replies") from None
@@ -357,6 +375,8 @@ class Transport:
         self.close()
 
     def close(self) -> None:
+        if self.holding is not None:
+            self.holding.release()  # what was queued is dropped with the socket
         if not self.closed:
             self.closed = True
             try:

@@ -181,6 +181,38 @@ def self_signed_certificate(directory: Path, host: str = "127.0.0.1") -> tuple[P
     return certfile, keyfile
 
 
+def client_certificate(directory: Path, issuer: tuple[Path, Path], name: str
+                       ) -> tuple[Path, Path]:
+    """Write a client certificate for name (its common name), signed by issuer's certificate
+    and key (e.g. self_signed_certificate's), and its key; return both."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    ca = x509.load_pem_x509_certificate(issuer[0].read_bytes())
+    ca_key = serialization.load_pem_private_key(issuer[1].read_bytes(), password=None)
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (x509.CertificateBuilder()
+                   .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+                   .issuer_name(ca.subject).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number())
+                   .not_valid_before(now - datetime.timedelta(minutes=5))
+                   .not_valid_after(now + datetime.timedelta(days=1))
+                   .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]),
+                                  critical=False)
+                   .sign(ca_key, hashes.SHA256()))  # type: ignore[arg-type]
+    certfile, keyfile = directory / f"{name}.pem", directory / f"{name}-key.pem"
+    certfile.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    keyfile.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                          serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    return certfile, keyfile
+
+
 # Peers in processes of their own, for tests whose process must not be monkey-patched -------
 
 GREENRPC_PEER = """

@@ -25,6 +25,9 @@ class ServerCodec(Protocol):
     @property
     def buffered(self) -> int: ...  # bytes of a message that has started but not completed
 
+    @property
+    def held(self) -> int: ...  # bytes kept between reads: buffered, and state such as gob's types
+
     def feed(self, data: bytes) -> list[Incoming]: ...
 
     def encode(self, response: Union[Response, list[Response]]) -> bytes: ...

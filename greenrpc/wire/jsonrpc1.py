@@ -8,6 +8,7 @@ stream is wire/jsonserver.py, beside JSON-RPC 2.0.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Optional
 
 import ujson
@@ -23,6 +24,7 @@ GO_JSON = Dialect.GO_JSON
 # ujson refuses bytes by default (reject_bytes=True since ujson 3), and every keyword argument
 # costs about 0.3 us in its argument parsing: the hot paths pass none.
 _dumps = ujson.dumps
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class RawJSON:
@@ -54,6 +56,27 @@ def _fold(value: dict[str, Any]) -> dict[str, Any]:
         if lower in ("method", "params", "id"):
             folded[lower] = item
     return folded
+
+
+def utf8(text: str) -> bytes:
+    """Encode a reply's text; a lone surrogate in it becomes U+FFFD.
+
+    JSON's escape "\\ud800" decodes to a lone surrogate, which UTF-8 cannot carry; Go's decoder
+    reads it as U+FFFD (encoding/json), so a name or id holding one is answered as Go answers it.
+    """
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text).encode()
+
+
+def string_text(text: str) -> str:
+    """A string as JSON, UTF-8 kept as it is (lone surrogates become U+FFFD, as in utf8)."""
+    try:
+        return _dumps(text, ensure_ascii=False, escape_forward_slashes=False)
+    except UnicodeEncodeError:
+        return _dumps(_SURROGATE.sub("\ufffd", text), ensure_ascii=False,
+                      escape_forward_slashes=False)
 
 
 def id_text(id: Any) -> str:
@@ -141,7 +164,7 @@ def encode_response(response: Response) -> bytes:
                 result = json_result(response)
             body = _dumps(result)
         except ServerError as err:
-            error = err
+            error = err.with_traceback(None)  # kept: no cycle through this frame
         except (TypeError, OverflowError):
             body = "NaN"
         except Exception as err:  # a result the declared type cannot describe
@@ -150,16 +173,19 @@ def encode_response(response: Response) -> bytes:
             try:
                 body = result_text(result)
             except ServerError as err:
-                error = err
+                error = err.with_traceback(None)
         if error is None:
             id = response.request.id
             if type(id) is int:
                 return f'{{"id":{id},"result":{body},"error":null}}\n'.encode()
-            return f'{{"id":{id_text(id)},"result":{body},"error":null}}\n'.encode()
+            text = f'{{"id":{id_text(id)},"result":{body},"error":null}}\n'
+            try:  # (a try costs nothing until it catches: utf8 inlined)
+                return text.encode()
+            except UnicodeEncodeError:
+                return utf8(text)
     message = error.message or errors.GO_UNSPECIFIED  # Go's client fails on an empty error
-    return ('{"id":%s,"result":null,"error":%s}\n'
-            % (id_text(response.request.id),
-               _dumps(message, ensure_ascii=False, escape_forward_slashes=False))).encode()
+    return utf8('{"id":%s,"result":null,"error":%s}\n'
+                % (id_text(response.request.id), string_text(message)))
 
 
 def bind(target: Target, params: list[Any]) -> list[Any]:
@@ -288,6 +314,9 @@ class ClientCodec:
                 replies.append(reply)
         if broken is not None:
             broken.completed = replies
-            raise broken
+            try:
+                raise broken
+            finally:  # else the frame and the error hold each other, with the codec
+                broken = None
         return replies
 

@@ -19,7 +19,7 @@ from ..errors import ProtocolError, ServerError
 from ..messages import NO_ID, Batch, Dialect, Reply, Request, Response, Target
 from ..schema import TypeMismatch, describe, plain
 from . import Lookup
-from .jsonrpc1 import RawJSON, id_text, json_result, result_text
+from .jsonrpc1 import RawJSON, id_text, json_result, result_text, string_text, utf8
 from .jsonstream import DEFAULT_MAX_MESSAGE_SIZE, JSONStream, member_text
 
 V2 = Dialect.JSON_RPC2
@@ -154,8 +154,7 @@ def decode_batch(items: list[Any], lookup: Lookup, max_batch_size: int = DEFAULT
 def error_text(error: ServerError) -> str:
     """The error object: code, message and data when there is some."""
     code = error.code if type(error.code) is int else errors.SERVER_ERROR
-    text = '{"code":%d,"message":%s' % (code, _dumps(str(error.message), ensure_ascii=False,
-                                                       escape_forward_slashes=False))
+    text = '{"code":%d,"message":%s' % (code, string_text(str(error.message)))
     if error.data is None:
         return text + "}"
     try:
@@ -177,7 +176,7 @@ def response_text(response: Response) -> str:
             result = json_result(response)
             body = "null" if result is None else result_text(result)
         except ServerError as err:
-            error = err
+            error = err.with_traceback(None)  # kept: no cycle through this frame
         else:
             return '{"jsonrpc":"2.0","result":%s,"id":%s}' % (body, id_text(id))
     return '{"jsonrpc":"2.0","error":%s,"id":%s}' % (error_text(error), id_text(id))
@@ -186,7 +185,12 @@ def response_text(response: Response) -> str:
 def encode_response(response: Response) -> bytes:
     """One response and a newline, or b"" for a notification."""
     text = response_text(response)
-    return (text + "\n").encode() if text else b""
+    if not text:
+        return b""
+    try:  # (a try costs nothing until it catches: utf8 inlined)
+        return (text + "\n").encode()
+    except UnicodeEncodeError:
+        return utf8(text + "\n")
 
 
 def encode_batch(responses: list[Response],
@@ -209,7 +213,7 @@ def encode_batch(responses: list[Response],
                                                 response.request.id))
         size += len(text) + 1
         texts.append(text)
-    return ("[" + ",".join(texts) + "]\n").encode() if texts else b""
+    return utf8("[" + ",".join(texts) + "]\n") if texts else b""
 
 
 # Client side -------------------------------------------------------------------------------------
@@ -291,5 +295,8 @@ class ClientCodec:
                 raise
         if broken is not None:
             broken.completed = replies
-            raise broken
+            try:
+                raise broken
+            finally:  # else the frame and the error hold each other, with the codec
+                broken = None
         return replies

@@ -149,7 +149,10 @@ class ServerCodec(JSONStream):
             if self.spoke_v2 or (isinstance(broken, BrokenValue) and b'"jsonrpc"' in broken.value):
                 out.append(jsonrpc2.parse_error(str(broken)))
             broken.completed = out
-            raise broken
+            try:
+                raise broken
+            finally:  # else the frame and the error hold each other, with the whole connection
+                broken = None
         return out
 
     def encode(self, response: Union[Response, list[Response]]) -> bytes:

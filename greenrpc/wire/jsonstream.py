@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from array import array
 from itertools import accumulate
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 import ujson
 
@@ -48,9 +48,9 @@ class BrokenValue(ProtocolError):
     limit, its first max_message_size bytes), so what a codec makes of them is deterministic.
     """
 
-    def __init__(self, message: str, value: bytes) -> None:
+    def __init__(self, message: str, value: Union[bytes, bytearray]) -> None:
         super().__init__(message)
-        self.value = value
+        self.value = value  # the stream's own buffer when the value was held over reads
 
 
 class _TooDeep(ProtocolError):
@@ -66,7 +66,7 @@ def parse(raw: bytes) -> Any:
     try:
         return ujson.loads(raw)
     except ValueError as err:
-        problem = err
+        problem = str(err)  # its text: the error would hold this frame, and raw, in a cycle
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -74,7 +74,7 @@ def parse(raw: bytes) -> Any:
         try:
             return ujson.loads(raw.decode("utf-8", "replace"))
         except ValueError as err:
-            problem = err
+            problem = str(err)
     raise ProtocolError(f"invalid JSON: {problem}")
 
 
@@ -95,7 +95,7 @@ class JSONStream:
     """Split incoming bytes into (value, raw bytes) pairs; one instance per connection direction."""
 
     # One per connection: no __dict__ each.
-    __slots__ = ("max_message_size", "max_depth", "pieces", "buffered", "_state")
+    __slots__ = ("max_message_size", "max_depth", "partial", "buffered", "_state")
 
     def __init__(self, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
                  max_depth: int = DEFAULT_MAX_DEPTH) -> None:
@@ -104,13 +104,20 @@ class JSONStream:
         # A value that has started but not completed: its bytes so far, and where the scanner
         # stopped in it (see scan_on), so the next bytes are scanned on from there, never again
         # from the start: a value arriving in many small pieces costs linear time.
-        # pieces: those bytes, not joined. The stream starts a new list whenever that value
-        # completes or the stream breaks, so a list taken before feed() still holds what was
-        # held then (plus any bytes fed after). buffered: how many bytes they are.
+        # partial: those bytes, in one buffer that grows in place (a list of reads costs their
+        # join on top, and a 16 KiB piece each stays in the allocator's heap after the value
+        # is gone; a large buffer is mapped and unmapped whole). The stream starts a new one
+        # whenever that value completes or the stream breaks, and a broken value's bytes are
+        # the buffer itself, not a copy. buffered: how many bytes it holds.
         # (Plain attributes, read for every request.)
-        self.pieces: list[bytes] = []
+        self.partial = bytearray()
         self.buffered = 0
         self._state: Optional[State] = None
+
+    @property
+    def held(self) -> int:
+        """Bytes kept between reads: those of the value in progress."""
+        return self.buffered
 
     def feed(self, data: bytes) -> list[tuple[Any, bytes]]:
         """Add bytes (b"" at end of stream) and return every value they complete.
@@ -144,7 +151,7 @@ class JSONStream:
         try:
             self._feed(data, out, pos, no_fast_before)
         except ProtocolError as err:
-            self.pieces, self.buffered, self._state = [], 0, None
+            self.partial, self.buffered, self._state = bytearray(), 0, None
             err.completed = out
             raise
         return out
@@ -181,7 +188,8 @@ class JSONStream:
             if end is None:  # incomplete: keep it and where the scan stopped
                 if size - start > limit:
                     raise BrokenValue(f"message exceeds {limit} bytes", buf[start:start + limit])
-                self.pieces, self.buffered, self._state = [buf[start:]], size - start, state
+                self.partial = bytearray(memoryview(buf)[start:])
+                self.buffered, self._state = size - start, state
                 break
             if end - start > limit:
                 raise BrokenValue(f"message exceeds {limit} bytes", buf[start:start + limit])
@@ -196,7 +204,7 @@ class JSONStream:
         limit = self.max_message_size
         if eof:
             if state[0] != SCALAR:
-                raise BrokenValue("stream ended inside a message", b"".join(self.pieces))
+                raise BrokenValue("stream ended inside a message", self.partial)
             end: Optional[int] = 0  # end of stream ends a number
         elif state[0] == SCALAR:
             end = _SCALAR.match(data).end()  # type: ignore[union-attr]
@@ -206,19 +214,21 @@ class JSONStream:
             try:
                 end, state = scan_on(data, 0, state, self.max_depth)
             except _TooDeep as err:
-                raise BrokenValue(str(err), (b"".join(self.pieces) + data[:err.position])[:limit]
-                                  ) from None
+                partial = self.partial
+                partial += memoryview(data)[:max(0, min(err.position, limit - len(partial)))]
+                raise BrokenValue(str(err), partial) from None
+        partial = self.partial
         if end is None:
+            if self.buffered + len(data) > limit:  # its first limit bytes say what it was
+                partial += memoryview(data)[:limit - self.buffered]
+                raise BrokenValue(f"message exceeds {limit} bytes", partial)
+            partial += data
             self.buffered += len(data)
-            self.pieces.append(data)
-            if self.buffered > limit:
-                raise BrokenValue(f"message exceeds {limit} bytes",
-                                  b"".join(self.pieces)[:limit])
             self._state = state
             return None
-        self.pieces.append(data[:end])
-        raw = b"".join(self.pieces)
-        self.pieces, self.buffered, self._state = [], 0, None
+        partial += memoryview(data)[:end]
+        raw = bytes(partial)
+        self.partial, self.buffered, self._state = bytearray(), 0, None
         if len(raw) > limit:
             raise BrokenValue(f"message exceeds {limit} bytes", raw[:limit])
         out.append((_parse(raw), raw))

@@ -76,7 +76,10 @@ def _dataclass_builder(spec: TypeSpec) -> Callable[[dict[str, Any]], Any]:
                     except TypeMismatch:  # an Enum without a constant for Go's zero value
                         raise DecodeError(f"gob: {spec.name}.{name} is absent (zero), and no "
                                           "constant of its type has the zero value") from None
-        return cls(**values)
+        try:
+            return cls(**values)
+        except Exception as err:  # the type refused the value (__post_init__): a bad argument
+            raise DecodeError(str(err) or type(err).__name__) from None
     return build
 
 

@@ -60,6 +60,10 @@ class ServerCodec:
     def buffered(self) -> int:
         return self.reader.buffered + (self._header is not None)
 
+    @property
+    def held(self) -> int:
+        return self.reader.held
+
     def feed(self, data: bytes) -> list[Incoming]:
         """Return the calls (and immediate error replies) the bytes completed; b"" is EOF."""
         out: list[Incoming] = []
@@ -77,6 +81,8 @@ class ServerCodec:
             raise
         if not data:
             self._end(out)
+        else:
+            self.reader.drop_consumed()
         return out
 
     def _read_header(self) -> headers.Request:

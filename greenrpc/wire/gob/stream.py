@@ -62,6 +62,19 @@ class ReadStream:
         """Bytes received and not consumed yet."""
         return len(self._buffer) - self._start
 
+    @property
+    def held(self) -> int:
+        """Bytes kept between reads: the buffer (consumed bytes not yet dropped too) and what
+        the peer's type definitions cost."""
+        return len(self._buffer) + self.budget.spent
+
+    def drop_consumed(self) -> None:
+        """Free the buffer once every byte in it is consumed: a large message's memory goes as
+        soon as it is read, not at the next read (which may never come on an idle connection)."""
+        if self._start and self._start == len(self._buffer) and self._paused is None:
+            self._buffer = bytearray()
+            self._value_end = self._start = 0
+
     def feed(self, data: bytes) -> None:
         # Appending to a bytearray is amortised O(1), so a large message arriving in many reads
         # is not copied again at each one; consumed bytes are dropped once they are most of it.

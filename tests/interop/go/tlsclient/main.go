@@ -1,6 +1,6 @@
 // tlsclient calls greenrpc over TLS with Go's standard library only: tls.Dial, then
-// jsonrpc.NewClient on the TLS connection, verifying the server against the given CA file.
-// It prints one JSON object with what it saw.
+// jsonrpc.NewClient on the TLS connection, verifying the server against the given CA file and
+// presenting a client certificate if one is given. It prints one JSON object with what it saw.
 package main
 
 import (
@@ -21,6 +21,8 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8096", "server address")
 	caFile := flag.String("ca", "", "PEM file of the certificate to trust")
 	calls := flag.Int("calls", 1000, "concurrent calls after the first")
+	certFile := flag.String("cert", "", "PEM file of a client certificate to present")
+	keyFile := flag.String("key", "", "PEM file of its private key")
 	flag.Parse()
 	pem, err := os.ReadFile(*caFile)
 	if err != nil {
@@ -31,7 +33,15 @@ func main() {
 		panic("no certificate in " + *caFile)
 	}
 	out := map[string]interface{}{}
-	conn, err := tls.Dial("tcp", *addr, &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12})
+	config := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	if *certFile != "" {
+		pair, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+		if err != nil {
+			panic(err)
+		}
+		config.Certificates = []tls.Certificate{pair}
+	}
+	conn, err := tls.Dial("tcp", *addr, config)
 	if err != nil {
 		out["dial_err"] = err.Error()
 		emit(out)
