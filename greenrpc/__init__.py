@@ -21,8 +21,9 @@ from .registry import expose
 from .schema import GoNameWarning
 from .server import Server, serve
 from .transport import tls_server_context
+from .version import VERSION
 
-__version__ = "0.1.0"
+__version__ = VERSION
 
 __all__ = [
     "aio",

@@ -17,7 +17,7 @@ from gevent import socket as gsocket
 from gevent.event import Event
 from gevent.server import StreamServer
 
-from . import http
+from . import http, logs
 from .connection import Connection
 from .errors import ConnectionClosed
 from .gate import Gate
@@ -36,6 +36,7 @@ from .transport import (
     start_tls,
     tls_server_context,
 )
+from .version import VERSION
 from .wire import ServerCodec, detect_protocol, gob, goconnect, jsonserver
 
 log = logging.getLogger("greenrpc")
@@ -108,6 +109,7 @@ class Server:
                  **limits: Any) -> None:
         self.tls = tls
         self.access_log = access_log
+        self.worker: Optional[tuple[int, int]] = None  # (slot, count) in a --workers process
         self.limits = Limits(**limits)
         self.registry = Registry(self.limits.method_timeout)
         self.max_connections = max_connections
@@ -182,6 +184,7 @@ class Server:
         if self._stream_servers:
             raise RuntimeError("the server is already started")
         self._watcher = Watcher(self.gate)
+        self.registry.started = time.time()
         try:
             for each in (address, *more):
                 sock = listen(each, reuse_port=reuse_port)
@@ -194,13 +197,33 @@ class Server:
             self._close_listeners()
             self._stream_servers = []
             raise
-        log.info("greenrpc serving %d methods on %s", len(self.registry.methods),
-                 ", ".join(self.addresses))
+        self._log_ready()
         return self.address
+
+    def _log_ready(self) -> None:
+        """One line saying the server takes calls: where, what, which greenrpc, which process."""
+        services = sorted(self.registry.services)
+        functions = len(self.registry.methods) - sum(map(len, self.registry.services.values()))
+        served = ", ".join(services + ([f"{functions} functions"] if functions else []))
+        process = f"pid {os.getpid()}, " + (f"worker {self.worker[0]} of {self.worker[1]}"
+                                           if self.worker else "1 process")
+        log.info("greenrpc %s ready on %s: %s (%d methods); %s", VERSION,
+                 ", ".join(self.addresses), served or "nothing registered",
+                 len(self.registry.methods), process,
+                 extra={"event": "ready", "version": VERSION, "pid": os.getpid(),
+                        "addresses": ",".join(self.addresses), "services": ",".join(services),
+                        "methods": len(self.registry.methods),
+                        "workers": self.worker[1] if self.worker else 1})
 
     def serve(self, address: Address, *more: Address, handle_signals: bool = True,
               grace: float = DEFAULT_STOP_TIMEOUT, reuse_port: bool = False) -> None:
-        """Serve until stop(), or SIGTERM/SIGINT: the first drains for up to grace seconds."""
+        """Serve until stop(), or SIGTERM/SIGINT: the first drains for up to grace seconds.
+
+        If the program has set up no logging, greenrpc's records go to stderr from INFO up,
+        so the line saying the server is ready (and any failed call) is seen.
+        """
+        if not logging.getLogger().handlers and not log.handlers:
+            logs.configure("info")
         if not _sockets_patched():
             log.warning("sockets are not monkey-patched: a method that blocks stalls every "
                         "connection; call gevent.monkey.patch_all() first")
