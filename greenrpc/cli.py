@@ -100,7 +100,7 @@ Its ceiling: the generator is Python on one core. Measured against greenrpc's se
 costs about 10 us of CPU per call one at a time (-p 1; Go's benchmarks/go/loadgen the same,
 mostly kernel TCP work: one core is full near 90,000 calls/s) and 1.7 us pipelined (-p 32;
 loadgen 1.1 us), so it tops out near 600,000 calls/s. Keep it well below that, and on a core
-of its own (taskset -c 1 greenrpc bench ...). README.md, "Measuring a server", has figures.
+of its own (taskset -c 1 greenrpc bench ...). docs/performance.md has figures.
 """
 
 
@@ -290,7 +290,7 @@ def add_serve(commands: Any) -> None:
                        help="serve from N processes sharing each TCP port with SO_REUSEPORT "
                             "(Linux), under a supervisor that restarts them; not for unix: "
                             "addresses (env GREENRPC_WORKERS; default 1: this process alone)")
-    limits = serve.add_argument_group("limits and timeouts (see README.md)")
+    limits = serve.add_argument_group("limits and timeouts (see docs/limits-tls.md)")
     for name, parse, default in SERVER_OPTIONS:
         limits.add_argument("--" + name.replace("_", "-"), type=parse,
                             metavar="N" if parse.__name__ == "int" else "SECONDS",

@@ -207,9 +207,10 @@ class Server:
         served = ", ".join(services + ([f"{functions} functions"] if functions else []))
         process = f"pid {os.getpid()}, " + (f"worker {self.worker[0]} of {self.worker[1]}"
                                            if self.worker else "1 process")
-        log.info("greenrpc %s ready on %s: %s (%d methods); %s", VERSION,
-                 ", ".join(self.addresses), served or "nothing registered",
-                 len(self.registry.methods), process,
+        count = len(self.registry.methods)
+        log.info("greenrpc %s ready on %s: %s (%d method%s); %s", VERSION,
+                 ", ".join(self.addresses), served or "nothing registered", count,
+                 "" if count == 1 else "s", process,
                  extra={"event": "ready", "version": VERSION, "pid": os.getpid(),
                         "addresses": ",".join(self.addresses), "services": ",".join(services),
                         "methods": len(self.registry.methods),

@@ -212,3 +212,9 @@ def test_version_is_one_everywhere(places: dict[str, str]) -> None:
     assert 'version = { attr = "greenrpc.version.VERSION" }' in pyproject
     inspected = greenrpc_command(["inspect", places["plain"]])
     assert inspected.stdout.startswith(f"greenrpc {greenrpc.__version__} at {places['plain']}")
+
+
+def test_the_cli_reference_is_the_commands_own_help() -> None:
+    from tests import cli_reference
+    assert cli_reference.PAGE.read_text() == cli_reference.page(), \
+        "docs/cli.md is stale: run python3 -m tests.cli_reference"
