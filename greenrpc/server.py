@@ -228,9 +228,16 @@ class Server:
         if not _sockets_patched():
             log.warning("sockets are not monkey-patched: a method that blocks stalls every "
                         "connection; call gevent.monkey.patch_all() first")
-        self.start(address, *more, reuse_port=reuse_port)
+        handlers = []
         if handle_signals and threading.current_thread() is threading.main_thread():
-            self._handle_signals(grace)
+            # Before start(), which logs "ready": a signal right after that line drains.
+            handlers = self._handle_signals(grace)
+        try:
+            self.start(address, *more, reuse_port=reuse_port)
+        except BaseException:
+            for handler in handlers:
+                handler.cancel()
+            raise
         self._stopped.wait()
 
     def _close_listeners(self) -> None:
@@ -265,7 +272,7 @@ class Server:
         log.info("stopped: %d requests read, %d replies sent", read, sent)
         self._stopped.set()
 
-    def _handle_signals(self, grace: float) -> None:
+    def _handle_signals(self, grace: float) -> list[Any]:
         def on_signal() -> None:
             if self._stopping:
                 log.warning("second signal: exiting now")
@@ -273,8 +280,8 @@ class Server:
             log.info("signal received: draining for up to %ss", grace)
             gevent.spawn(self.stop, grace)
 
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            gevent.signal_handler(signum, on_signal)
+        return [gevent.signal_handler(signum, on_signal)
+                for signum in (signal.SIGTERM, signal.SIGINT)]
 
     def _tune(self, sock: Any) -> None:
         """Nagle off (whole replies go out at once) and TCP keepalive, by the limits."""

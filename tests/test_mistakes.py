@@ -12,7 +12,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional
@@ -166,38 +165,72 @@ def test_the_errors_page_shows_the_table_as_tested() -> None:
         assert expected.split("\n")[0].split(" (")[0][:40] in shown, (case.title, shown)
 
 
-def interrupt(argv: list[str], after: float = 1.5) -> subprocess.CompletedProcess[str]:
-    """Run greenrpc, press Ctrl-C (SIGINT) after a while, and collect what it printed."""
+def interrupt(argv: list[str], busy: str) -> subprocess.CompletedProcess[str]:
+    """Run greenrpc, press Ctrl-C (SIGINT) once it is busy, and collect what it printed.
+
+    busy is a line the command writes on stderr once busy, or "connect ADDRESS" for a command
+    that is busy once it has connected to ADDRESS (a listening socket that never answers).
+    """
     process = subprocess.Popen([sys.executable, "-m", "greenrpc", *argv], cwd=ROOT, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                env={**os.environ, "PYTHONPATH": str(ROOT)})
-    time.sleep(after)  # nothing to wait on: the command is busy, by design, until interrupted
+    assert process.stderr is not None
+    before = ""
+    peer = None
+    if busy.startswith("connect "):
+        listener = LISTENERS[busy.split()[1]]
+        listener.settimeout(30)
+        peer = listener.accept()[0]  # connected: the command now waits for a reply
+    else:
+        with gevent.Timeout(30):
+            while busy not in before:
+                line = process.stderr.readline()
+                assert line, f"{argv[0]} ended before it was busy: {before}"
+                before += line
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=20)
-    return subprocess.CompletedProcess(argv, process.returncode, out, err)
+    if peer is not None:
+        peer.close()
+    return subprocess.CompletedProcess(argv, process.returncode, out, before + err)
+
+
+LISTENERS: dict[str, socket.socket] = {}  # address -> a socket that accepts and never answers
+
+
+def silent_address() -> str:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    address = "127.0.0.1:%d" % listener.getsockname()[1]
+    LISTENERS[address] = listener
+    return address
 
 
 def test_ctrl_c_in_every_command(places: dict[str, str], tmp_path: Path) -> None:
-    quiet = socket.socket()  # accepts connections (the backlog does) and never answers
-    quiet.bind(("127.0.0.1", 0))
-    quiet.listen()
-    silent = "127.0.0.1:%d" % quiet.getsockname()[1]
+    silent = {name: silent_address() for name in ("call", "inspect", "health")}
     runs = {
-        "call": ["call", places["plain"], "Slow.Sleep", '{"Ms": 20000, "Tag": "t"}'],
-        "bench": ["bench", places["plain"], "Arith.Multiply", '{"A": 7, "B": 8}', "--warmup",
-                  "0", "-d", "60"],
-        "inspect": ["inspect", "--timeout", "60", silent],
-        "health": ["health", "--timeout", "60", silent],
-        "serve": ["serve", "examples.arith:Arith", "--listen", f"127.0.0.1:{free_port()}"],
+        "call": (["call", "--timeout", "60", silent["call"], "Arith.Multiply", "{}"],
+                 f"connect {silent['call']}"),
+        "bench": (["bench", places["plain"], "Arith.Multiply", '{"A": 7, "B": 8}', "--warmup",
+                   "0", "-d", "60"], "calls/s"),
+        "inspect": (["inspect", "--timeout", "60", silent["inspect"]],
+                    f"connect {silent['inspect']}"),
+        "health": (["health", "--timeout", "60", silent["health"]],
+                   f"connect {silent['health']}"),
+        "serve": (["serve", "examples.arith:Arith", "--listen", f"127.0.0.1:{free_port()}"],
+                  "ready on"),
     }
     try:
-        done = dict(zip(runs, gevent.pool.Pool(5).imap(interrupt, runs.values())))
+        done = dict(zip(runs, gevent.pool.Pool(5).imap(lambda run: interrupt(*run),
+                                                        runs.values())))
     finally:
-        quiet.close()
+        for address in silent.values():
+            LISTENERS.pop(address).close()
     for name in ("call", "inspect", "health"):
         assert (done[name].returncode, done[name].stderr) == (130, "greenrpc: interrupted\n"), name
     bench = done["bench"]
     assert bench.returncode == 130 and "Traceback" not in bench.stderr, bench.stderr
+    assert bench.stderr.endswith("greenrpc: interrupted: the summary covers the calls made until then\n")
     assert "interrupted: the summary covers the calls made until then" in bench.stderr
     calls = int(re.search(r"calls +([\d,]+)", bench.stdout).group(1).replace(",", ""))  # type: ignore[union-attr]
     assert calls > 0 and "errors    0" in bench.stdout, bench.stdout  # in flight: not errors
