@@ -1,4 +1,4 @@
-"""Serve Arith on 127.0.0.1:8096 to Go's jsonrpc client, PHP, netcat or greenrpc's client."""
+"""Serve Arith on 127.0.0.1:8096 to Go's jsonrpc client, PHP, curl or greenrpc's client."""
 from gevent import monkey; monkey.patch_all()  # noqa: E702 - first, before anything opens a socket
 
 import argparse

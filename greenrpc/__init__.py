@@ -1,6 +1,6 @@
 """greenrpc: Go's net/rpc for Python on gevent.
 
-Register an object, serve it, and Go's jsonrpc client, a PHP script or netcat can call its
+Register an object, serve it, and Go's jsonrpc client, a PHP script, curl or a shell can call its
 methods over JSON on TCP. Importing greenrpc patches nothing; entry points call
 ``gevent.monkey.patch_all()`` first. ``greenrpc.dial`` calls from gevent or from threads,
 ``greenrpc.aio.dial`` from asyncio.
@@ -22,8 +22,9 @@ from .registry import expose
 from .schema import GoNameWarning
 from .server import Server, serve
 from .transport import tls_server_context
+from .version import VERSION
 
-__version__ = "0.1.0"
+__version__ = VERSION
 
 __all__ = [
     "aio",

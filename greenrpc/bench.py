@@ -88,6 +88,10 @@ class Plan:
     timeout: float = DEFAULT_TIMEOUT  # for the dial, and the longest wait for any reply
 
 
+class Interrupted(gevent.GreenletExit):
+    """Ends the load greenlets on Ctrl-C: their calls in flight are not counted at all."""
+
+
 @dataclass
 class Tally:
     """One connection's counts so far; the progress reporter reads them between batches."""
@@ -112,6 +116,7 @@ class Summary:
     errors: dict[str, int]
     sample: str
     latency: Histogram
+    interrupted: bool = False  # stopped by Ctrl-C: counts until then
 
     @property
     def failed(self) -> int:
@@ -198,6 +203,8 @@ def drive(plan: Plan, transport: Transport, tally: Tally, share: Optional[int],
         tally.fail("timeout", f"no reply within {timeout:g}s", len(pending))
     except ConnectionClosed as err:
         tally.fail("connection", str(err), max(1, len(pending)))
+    except Interrupted:
+        pass  # Ctrl-C: the calls in flight are neither successes nor failures
     except gevent.GreenletExit:
         tally.fail("timeout", "the run's time limit ended the connection", len(pending))
     finally:
@@ -223,6 +230,8 @@ def drive_client(plan: Plan, client: Client, tally: Tally, share: Optional[int],
         except RPCError as err:
             tally.fail("connection", str(err))
             return
+        except Interrupted:
+            return
         except gevent.GreenletExit:
             tally.fail("timeout", "the run's time limit ended the call")
             return
@@ -236,20 +245,25 @@ def drive_client(plan: Plan, client: Client, tally: Tally, share: Optional[int],
 
 def open_connections(plan: Plan) -> list[Union[Transport, Client]]:
     """Dial every connection at once, before the clock starts; raise ConnectionClosed."""
-    def open_one() -> Union[Transport, Client]:
-        if plan.codec == "gob":
-            return dial(plan.address, plan.timeout, codec="gob", call_timeout=plan.timeout)
+    def open_one() -> Union[Transport, Client, Exception]:
+        # The failure is returned, not raised: a greenlet that raises is reported by gevent's
+        # hub on stderr, and the caller reports it once, below.
         try:
+            if plan.codec == "gob":
+                return dial(plan.address, plan.timeout, codec="gob", call_timeout=plan.timeout)
             return Transport(connect(plan.address, plan.timeout), write_timeout=plan.timeout)
+        except RPCError as err:
+            return err
         except OSError as err:
-            raise ConnectionClosed(f"dial {plan.address}: {err}") from None
+            return ConnectionClosed(f"dial {plan.address}: {err.strerror or err}")
     dials = [gevent.spawn(open_one) for _ in range(plan.connections)]
     gevent.joinall(dials)
-    opened = [d.value for d in dials if d.successful() and d.value is not None]
+    results = [d.value for d in dials]
+    opened = [r for r in results if isinstance(r, (Transport, Client))]
     if len(opened) < len(dials):
         for connection in opened:
             connection.close()
-        problem = next(d.exception for d in dials if not d.successful())
+        problem = next(r for r in results if not isinstance(r, (Transport, Client)))
         raise problem if isinstance(problem, RPCError) else ConnectionClosed(str(problem))
     return opened
 
@@ -275,21 +289,28 @@ def run(plan: Plan, progress: Optional[Progress] = None, every: float = 1.0) -> 
     # the limit below is a last resort (a server trickling replies one by one).
     limit = None if plan.duration is None else plan.warmup + plan.duration + plan.timeout + 1
     deadline = None if limit is None else began + int(limit * _NS)
-    while True:
-        gevent.joinall(workers, timeout=every, count=None)
-        now = _clock()
-        if all(w.dead for w in workers):
-            break
-        if deadline is not None and now >= deadline:
-            gevent.killall(workers)
-            break
-        if progress is not None:
-            progress((now - began) / _NS, sum(t.calls + t.warmup_calls for t in tallies),
-                     sum(sum(t.errors.values()) for t in tallies))
+    interrupted = False
+    try:
+        while True:
+            gevent.joinall(workers, timeout=every, count=None)
+            now = _clock()
+            if all(w.dead for w in workers):
+                break
+            if deadline is not None and now >= deadline:
+                gevent.killall(workers)
+                break
+            if progress is not None:
+                progress((now - began) / _NS, sum(t.calls + t.warmup_calls for t in tallies),
+                         sum(sum(t.errors.values()) for t in tallies))
+    except KeyboardInterrupt:  # Ctrl-C: stop the load, summarise what was measured so far
+        interrupted = True
+        gevent.killall(workers, Interrupted)
     end = _clock()
     for connection in connections:
         connection.close()
-    return summarize(plan, tallies, (end - start) / _NS)
+    summary = summarize(plan, tallies, max(end - start, 0) / _NS)
+    summary.interrupted = interrupted
+    return summary
 
 
 def summarize(plan: Plan, tallies: list[Tally], seconds: float) -> Summary:

@@ -18,10 +18,12 @@ import gevent
 import ujson
 
 from . import Client, Limits, ReconnectingClient, RPCError, Server, ServerError, dial, dial_http
-from . import bench, codegen, describe, health, logs, tls_server_context, workers
+from . import bench, codegen, describe, health, logs, mistakes, tls_server_context, workers
+from .mistakes import Mistake
 from .openrpc import DISCOVER
 from .schema import plain
 from .server import DEFAULT_MAX_CONNECTIONS, DEFAULT_STOP_TIMEOUT
+from .version import VERSION
 
 DEFAULT_LISTEN = "127.0.0.1:8096"
 
@@ -77,7 +79,12 @@ runs gofmt on the package when gofmt is on the PATH.
 """
 EXAMPLES_HEALTH = """examples:
   greenrpc health 127.0.0.1:8096
+  greenrpc health --tls-ca cert.pem 127.0.0.1:8096
   GREENRPC_LISTEN=0.0.0.0:8096 greenrpc health          # what the Docker HEALTHCHECK runs
+
+With GREENRPC_TLS_CERT set (the server's own certificate, as in a container serving
+TLS) the check speaks TLS and accepts exactly that certificate. GREENRPC_TLS=1,
+GREENRPC_TLS_CA and GREENRPC_TLS_INSECURE=1 stand for the flags.
 """
 EXAMPLES_BENCH = """examples:
   greenrpc bench 127.0.0.1:8096 Arith.Multiply '{"A":7,"B":8}' -c 8 -p 32 -d 5
@@ -93,7 +100,7 @@ Its ceiling: the generator is Python on one core. Measured against greenrpc's se
 costs about 10 us of CPU per call one at a time (-p 1; Go's benchmarks/go/loadgen the same,
 mostly kernel TCP work: one core is full near 90,000 calls/s) and 1.7 us pipelined (-p 32;
 loadgen 1.1 us), so it tops out near 600,000 calls/s. Keep it well below that, and on a core
-of its own (taskset -c 1 greenrpc bench ...). README.md, "Measuring a server", has figures.
+of its own (taskset -c 1 greenrpc bench ...). docs/performance.md has figures.
 """
 
 
@@ -101,11 +108,18 @@ def load(target: str) -> Any:
     """Import "module:attr" (attr may be dotted) from the current directory or sys.path."""
     module_name, sep, attr = target.partition(":")
     if not sep or not module_name or not attr:
-        raise SystemExit(f"greenrpc: {target!r} is not module:attr")
+        raise SystemExit(f"greenrpc: {target!r} is not module:attr (e.g. examples.arith:Arith)")
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
-    obj: Any = importlib.import_module(module_name)
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except Exception as err:  # the user's module failed to import: say where, briefly
+        raise SystemExit(f"greenrpc: {target}: {mistakes.import_error(module_name, err)}") from None
     for part in attr.split("."):
+        if not hasattr(obj, part):
+            names = sorted(n for n in dir(obj) if not n.startswith("_"))[:12]
+            raise SystemExit(f"greenrpc: {target}: {module_name} has no attribute {part!r}"
+                             + (f" (it has: {', '.join(names)})" if names else ""))
         obj = getattr(obj, part)
     return obj
 
@@ -170,12 +184,15 @@ def build_server(targets: Sequence[str], options: Optional[dict[str, Any]] = Non
     for target, obj in zip(targets, loaded):
         if isinstance(obj, Server):
             raise SystemExit(f"greenrpc: {target} is a Server; serve it alone")
-        if isinstance(obj, type):
-            obj = obj()
-        if inspect.isfunction(obj) or inspect.isbuiltin(obj):
-            server.register_function(obj)
-        else:
-            server.register(obj)
+        try:
+            if isinstance(obj, type):
+                obj = obj()
+            if inspect.isfunction(obj) or inspect.isbuiltin(obj):
+                server.register_function(obj)
+            else:
+                server.register(obj)
+        except (TypeError, ValueError) as err:  # a class needing arguments, an async def, ...
+            raise SystemExit(f"greenrpc: cannot serve {target}: {err}") from None
     return server
 
 
@@ -189,6 +206,11 @@ def listen_addresses(given: Optional[list[str]]) -> list[str]:
 
 
 def command_serve(args: argparse.Namespace) -> int:
+    for name, value, allowed in (("level", args.log_level, logs.LEVELS),
+                                 ("format", args.log_format, logs.FORMATS)):
+        if value not in allowed:  # from the environment: argparse checks only the flags
+            raise SystemExit(f"greenrpc: GREENRPC_LOG_{name.upper()}: {value!r} is not one of "
+                             f"{', '.join(allowed)}")
     logs.configure(args.log_level, args.log_format)
     if "GEVENT_TRACK_GREENLET_TREE" not in os.environ:
         # Each greenlet would record who spawned it, for gevent.util's debugging printouts
@@ -222,6 +244,8 @@ def command_serve(args: argparse.Namespace) -> int:
             server.serve(*listen_addresses(args.listen), grace=grace)
         except OSError as err:  # listen() names the address: "cannot listen on ...: in use"
             raise SystemExit(f"greenrpc: {err.strerror or err}") from None
+        except ValueError as err:  # an address that is not one
+            raise SystemExit(f"greenrpc: --listen: {err}") from None
         return 0
     try:
         return workers.supervise(server, listen_addresses(args.listen), count, grace)
@@ -251,14 +275,14 @@ def add_serve(commands: Any) -> None:
     serve.add_argument("--listen", action="append", metavar="ADDRESS",
                        help="host:port, [v6]:port or unix:/path; repeat to listen on several "
                             f"(env GREENRPC_LISTEN, comma-separated; default {DEFAULT_LISTEN})")
-    serve.add_argument("--log-level", default=os.environ.get("GREENRPC_LOG_LEVEL", "info"),
+    serve.add_argument("--log-level", default=os.environ.get("GREENRPC_LOG_LEVEL", "info").lower(),
                        choices=logs.LEVELS, type=str.lower,
                        help="(env GREENRPC_LOG_LEVEL; default %(default)s)")
     serve.add_argument("--access-log", action="store_true",
                        help="log a line when each connection opens and closes: peer, protocol, "
                             "seconds, bytes (env GREENRPC_ACCESS_LOG=1; default off: at "
                             "thousands of connections a second it halves the throughput)")
-    serve.add_argument("--log-format", default=os.environ.get("GREENRPC_LOG_FORMAT", "text"),
+    serve.add_argument("--log-format", default=os.environ.get("GREENRPC_LOG_FORMAT", "text").lower(),
                        choices=logs.FORMATS, type=str.lower,
                        help="json: one JSON object per line (env GREENRPC_LOG_FORMAT; "
                             "default %(default)s)")
@@ -278,7 +302,7 @@ def add_serve(commands: Any) -> None:
                        help="serve from N processes sharing each TCP port with SO_REUSEPORT "
                             "(Linux), under a supervisor that restarts them; not for unix: "
                             "addresses (env GREENRPC_WORKERS; default 1: this process alone)")
-    limits = serve.add_argument_group("limits and timeouts (see README.md)")
+    limits = serve.add_argument_group("limits and timeouts (see docs/limits-tls.md)")
     for name, parse, default in SERVER_OPTIONS:
         limits.add_argument("--" + name.replace("_", "-"), type=parse,
                             metavar="N" if parse.__name__ == "int" else "SECONDS",
@@ -336,11 +360,7 @@ def command_call(args: argparse.Namespace) -> int:
     if args.http and (args.tls or args.tls_ca):
         print("greenrpc: --http does not speak TLS", file=sys.stderr)
         return 2
-    try:
-        params = ujson.loads(args.params) if args.params is not None else None
-    except ValueError as err:
-        print(f"greenrpc: params are not JSON: {err}", file=sys.stderr)
-        return 2
+    params = parse_params(args.params)
     try:
         if args.http or args.codec == "gob":
             params = gob_argument(params)
@@ -349,11 +369,20 @@ def command_call(args: argparse.Namespace) -> int:
     except ServerError as err:
         print(f"greenrpc: {args.method}: {err}", file=sys.stderr)
         return 1
-    except (RPCError, TypeError) as err:
-        print(f"greenrpc: {err}", file=sys.stderr)
-        return 2
+    except (RPCError, TypeError, ValueError) as err:
+        raise Mistake(mistakes.with_hint(str(err), mistakes.connection_hint(err, args))) from None
     print_json(result)
     return 0
+
+
+def parse_params(text: Optional[str]) -> Any:
+    """The params argument as JSON (None if not given); raises Mistake saying what is wrong."""
+    if text is None:
+        return None
+    try:
+        return ujson.loads(text)
+    except ValueError:
+        raise Mistake(mistakes.params_error(text)) from None
 
 
 def print_json(value: Any) -> None:
@@ -391,9 +420,8 @@ def command_inspect(args: argparse.Namespace) -> int:
         print(f"greenrpc: {args.address} does not describe itself ({err}); only greenrpc "
               "servers and others offering OpenRPC's rpc.discover do", file=sys.stderr)
         return 1
-    except RPCError as err:
-        print(f"greenrpc: {err}", file=sys.stderr)
-        return 2
+    except (RPCError, ValueError) as err:
+        raise Mistake(mistakes.with_hint(str(err), mistakes.connection_hint(err, args))) from None
     if args.json:
         print_json(document)
     else:
@@ -418,10 +446,13 @@ def add_inspect(commands: Any) -> None:
 
 def command_health(args: argparse.Namespace) -> int:
     try:
-        healthy, text = health.check_listen(args.address or "", args.timeout)
+        if args.tls or args.tls_ca or args.tls_insecure:
+            tls = health.tls_check(args.tls, args.tls_ca, args.tls_insecure)
+        else:
+            tls = health.tls_from_environment()
+        healthy, text = health.check_listen(args.address or "", args.timeout, tls)
     except ValueError as err:
-        print(f"greenrpc: {err}", file=sys.stderr)
-        return 2
+        raise Mistake(str(err)) from None
     print(text, file=sys.stdout if healthy else sys.stderr)
     return 0 if healthy else 1
 
@@ -435,6 +466,10 @@ def add_health(commands: Any) -> None:
                     "200, 1 otherwise (503 while the server drains).")
     check.add_argument("address", nargs="?")
     check.add_argument("--timeout", type=float, default=2.0, help="seconds (default %(default)s)")
+    add_tls_arguments(check)
+    check.add_argument("--tls-insecure", action="store_true",
+                       help="speak TLS without checking the certificate (env "
+                            "GREENRPC_TLS_INSECURE=1; for a check of one's own server)")
     check.set_defaults(run=command_health)
 
 
@@ -442,10 +477,7 @@ def bench_plan(args: argparse.Namespace) -> bench.Plan:
     """The Plan the bench arguments describe; raises ValueError (or TypeError) for bad ones."""
     if args.v2 and args.codec != "json":
         raise ValueError("--v2 is JSON-RPC 2.0: not with --codec gob")
-    try:
-        params = ujson.loads(args.params) if args.params is not None else None
-    except ValueError as err:
-        raise ValueError(f"params are not JSON: {err}") from None
+    params = parse_params(args.params)
     if args.codec == "gob":
         params = gob_argument(params)
     duration = args.duration if args.duration is not None or args.requests is not None \
@@ -479,20 +511,19 @@ def progress_printer(stream: Any) -> Callable[[float, int, int], None]:
 def command_bench(args: argparse.Namespace) -> int:
     try:
         plan = bench_plan(args)
-    except (ValueError, TypeError) as err:
-        print(f"greenrpc: {err}", file=sys.stderr)
-        return 2
-    try:
         summary = bench.run(plan, None if args.quiet else progress_printer(sys.stderr))
-    except RPCError as err:
-        print(f"greenrpc: {err}", file=sys.stderr)
-        return 2
+    except (RPCError, ValueError, TypeError) as err:
+        raise Mistake(mistakes.with_hint(str(err), mistakes.connection_hint(err, args))) from None
     if not args.quiet and sys.stderr.isatty():
         sys.stderr.write("\r\033[K")  # clear the progress line
     if args.json:
         print(ujson.dumps(summary.as_json(), ensure_ascii=False))
     else:
         sys.stdout.write(bench.render(summary))
+    if summary.interrupted:
+        print("greenrpc: interrupted: the summary covers the calls made until then",
+              file=sys.stderr)
+        return mistakes.INTERRUPTED
     return 1 if summary.failed else 0
 
 
@@ -538,8 +569,7 @@ def command_gen_python(args: argparse.Namespace) -> int:
         out = codegen.python_module(args.files, "greenrpc gen python " + " ".join(
             os.path.basename(f) for f in args.files))
     except (OSError, ValueError) as err:
-        print(f"greenrpc: {err}", file=sys.stderr)
-        return 2
+        raise Mistake(str(err)) from None
     for note in out.notes:
         print(f"greenrpc: {note}", file=sys.stderr)
     if args.output:
@@ -561,8 +591,7 @@ def command_gen_go(args: argparse.Namespace) -> int:
         package = codegen.go_package(document, args.package, f"greenrpc gen go {args.target}")
         codegen.write_go_package(package, args.output)
     except (RPCError, OSError, ValueError, TypeError) as err:
-        print(f"greenrpc: {err}", file=sys.stderr)
-        return 2
+        raise Mistake(mistakes.with_hint(str(err), mistakes.connection_hint(err, args))) from None
     for note in package.notes:
         print(f"greenrpc: {note}", file=sys.stderr)
     return 0
@@ -606,6 +635,7 @@ def parser() -> argparse.ArgumentParser:
         description="Serve Python objects to Go's net/rpc clients (JSON and gob), JSON-RPC 2.0 "
                     "and HTTP on one port; call, inspect, health-check and load-test servers "
                     "from the shell.")
+    top.add_argument("--version", action="version", version=f"greenrpc {VERSION}")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in COMMANDS:
         add(commands)
@@ -613,9 +643,25 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = parser().parse_args(argv)
-    status: int = args.run(args)
-    return status
+    """Run the command argv names; return its exit status (see greenrpc.mistakes).
+
+    A user's mistake is one line on stderr and status 2 (1 for serve, whose errors raise
+    SystemExit with the message); Ctrl-C is "interrupted" and 130. Argument errors are
+    argparse's (status 2).
+    """
+    # Ctrl-C raises KeyboardInterrupt in whichever greenlet runs; gevent's hub would print it
+    # as a crash before passing it on to the main greenlet, where it is handled below.
+    hub = gevent.get_hub()
+    hub.NOT_ERROR = (*hub.NOT_ERROR, KeyboardInterrupt)
+    try:
+        args = parser().parse_args(argv)
+        return int(args.run(args))
+    except Mistake as err:
+        print(f"greenrpc: {err}", file=sys.stderr)
+        return err.status
+    except KeyboardInterrupt:
+        print("greenrpc: interrupted", file=sys.stderr)
+        return mistakes.INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -56,7 +56,8 @@ def render(document: JSON, address: str) -> str:
     info = document.get("info", {})
     count = sum(len(methods) for methods in services.values())
     lines = [f"{info.get('title', '?')} {info.get('version', '')} at {address}: "
-             f"{len(services)} services, {count} methods"]
+             f"{len(services)} service{'' if len(services) == 1 else 's'}, "
+             f"{count} method{'' if count == 1 else 's'}"]
     for service in sorted(services, key=lambda name: (name == FUNCTIONS, name)):
         lines.append("")
         lines.append(service)

@@ -1,18 +1,33 @@
 """Ask a server's /healthz whether it takes calls: for container health checks and probes.
 
-Plain urllib on purpose: slim images have no curl, and a check must not need the event loop.
+Plain http.client on purpose: slim images have no curl, and a check must not need the event
+loop. A server that speaks TLS is checked over TLS: say how to trust it (``--tls``,
+``--tls-ca``, ``--tls-insecure``), or let the check read the server's own settings: where
+``GREENRPC_TLS_CERT`` is set (as in a container configured for TLS), the check speaks TLS and
+accepts exactly that certificate.
 """
 from __future__ import annotations
 
+import http.client
 import os
+import ssl
 import sys
-import urllib.error
-import urllib.request
+from dataclasses import dataclass
+from typing import Optional
 
 from .transport import parse_address
 
 DEFAULT_LISTEN = "127.0.0.1:8096"
 _WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
+_TRUE = ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class TLSCheck:
+    """How the check speaks TLS: a context, and the certificate the server must show, if pinned."""
+
+    context: ssl.SSLContext
+    pinned: Optional[bytes] = None  # DER of the one certificate accepted (checked after connecting)
 
 
 def local_address(listen: str) -> str:
@@ -27,26 +42,92 @@ def local_address(listen: str) -> str:
     raise ValueError(f"no TCP address in {listen!r} to check")
 
 
-def check(address: str, timeout: float = 2.0) -> tuple[bool, str]:
-    """GET http://address/healthz: (True, "ok") if it answers 200, else (False, why)."""
+def tls_check(tls: bool = False, ca: Optional[str] = None, insecure: bool = False,
+              server_cert: Optional[str] = None) -> Optional[TLSCheck]:
+    """The TLS the flags ask for; else the server's own certificate pinned; else None (plain).
+
+    Raises ValueError for a CA or certificate file that cannot be read.
+    """
     try:
-        with urllib.request.urlopen(f"http://{address}/healthz", timeout=timeout) as answer:
-            return True, answer.read().decode("utf-8", "replace").strip()
-    except urllib.error.HTTPError as err:
-        return False, f"{err.code} {err.read().decode('utf-8', 'replace').strip()}"
-    except (OSError, ValueError) as err:
-        return False, str(getattr(err, "reason", err))
+        if insecure:
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            return TLSCheck(context)
+        if tls or ca:
+            return TLSCheck(ssl.create_default_context(cafile=ca))
+        if server_cert:
+            with open(server_cert, encoding="ascii", errors="replace") as file:
+                first = file.read().split("-----END CERTIFICATE-----")[0]
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE  # the pin below is the check
+            return TLSCheck(context, ssl.PEM_cert_to_DER_cert(first + "-----END CERTIFICATE-----\n"))
+    except (OSError, ValueError, ssl.SSLError) as err:
+        raise ValueError(f"TLS: cannot read {ca or server_cert}: {err}") from None
+    return None
 
 
-def check_listen(listen: str = "", timeout: float = 2.0) -> tuple[bool, str]:
+def tls_from_environment() -> Optional[TLSCheck]:
+    """GREENRPC_TLS_INSECURE, GREENRPC_TLS_CA, GREENRPC_TLS, else GREENRPC_TLS_CERT pinned."""
+    env = os.environ
+    return tls_check(tls=env.get("GREENRPC_TLS", "").strip().lower() in _TRUE,
+                     ca=env.get("GREENRPC_TLS_CA") or None,
+                     insecure=env.get("GREENRPC_TLS_INSECURE", "").strip().lower() in _TRUE,
+                     server_cert=env.get("GREENRPC_TLS_CERT") or None)
+
+
+def check(address: str, timeout: float = 2.0, tls: Optional[TLSCheck] = None) -> tuple[bool, str]:
+    """GET /healthz from address: (True, "ok") if it answers 200, else (False, why)."""
+    host, _, port = address.rpartition(":")
+    host = host.strip("[]")
+    try:
+        if tls is None:
+            connection: http.client.HTTPConnection = http.client.HTTPConnection(
+                host, int(port), timeout=timeout)
+        else:
+            connection = http.client.HTTPSConnection(host, int(port), timeout=timeout,
+                                                     context=tls.context)
+        try:
+            connection.request("GET", "/healthz")
+            if tls is not None and tls.pinned is not None:
+                sock = connection.sock
+                shown = sock.getpeercert(binary_form=True) if isinstance(sock, ssl.SSLSocket) else None
+                if shown != tls.pinned:
+                    return False, "TLS: the server's certificate is not GREENRPC_TLS_CERT's"
+            answer = connection.getresponse()
+            text = answer.read().decode("utf-8", "replace").strip()
+        finally:
+            connection.close()
+    except ssl.SSLError as err:
+        return False, f"TLS: {err.reason or err}" + _plain_hint(err)
+    except (OSError, ValueError, http.client.HTTPException) as err:
+        hint = " (does the server speak TLS? try --tls-insecure or --tls-ca)" \
+            if tls is None and isinstance(err, (ConnectionResetError, http.client.HTTPException)) \
+            else ""
+        return False, (getattr(err, "strerror", None) or str(err) or type(err).__name__) + hint
+    if answer.status != 200:
+        return False, f"{answer.status} {text}"
+    return True, text
+
+
+def _plain_hint(err: ssl.SSLError) -> str:
+    if err.reason in ("WRONG_VERSION_NUMBER", "UNEXPECTED_EOF_WHILE_READING", "RECORD_LAYER_FAILURE"):
+        return " (does the server speak TLS? drop --tls)"
+    return ""
+
+
+def check_listen(listen: str = "", timeout: float = 2.0,
+                 tls: Optional[TLSCheck] = None) -> tuple[bool, str]:
     """Check the server this process would serve on: listen, else GREENRPC_LISTEN."""
     listen = listen or os.environ.get("GREENRPC_LISTEN") or DEFAULT_LISTEN
-    return check(local_address(listen), timeout)
+    return check(local_address(listen), timeout, tls)
 
 
 def main() -> int:
     """`python -m greenrpc.health [ADDRESS]`: exit 0 if the server is healthy, 1 if not."""
-    healthy, text = check_listen(sys.argv[1] if len(sys.argv) > 1 else "")
+    healthy, text = check_listen(sys.argv[1] if len(sys.argv) > 1 else "",
+                                 tls=tls_from_environment())
     print(text, file=sys.stdout if healthy else sys.stderr)
     return 0 if healthy else 1
 

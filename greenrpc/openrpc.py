@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .gonames import enum_options, go_name
 from .schema import FieldSpec, Kind, TypeSpec
+from .version import VERSION
 
 if TYPE_CHECKING:
     from .registry import Method, Registry
@@ -183,7 +184,7 @@ def method_object(method: Method, builder: SchemaBuilder) -> JSON:
     return out
 
 
-def document(registry: Registry, title: str = "greenrpc", version: str = "1.0.0") -> JSON:
+def document(registry: Registry, title: str = "greenrpc", version: str = VERSION) -> JSON:
     """The OpenRPC document for every method of registry, sorted by name."""
     builder = SchemaBuilder()
     methods = [method_object(registry.methods[name], builder) for name in sorted(registry.methods)]

@@ -21,6 +21,7 @@ from .gate import Helpers
 from .messages import Batch, Request, Response
 from .schema import Kind, TypeSpec, spec_of, warn_gob_names
 from .stats import LATENCY_BUCKETS, Latency
+from .version import VERSION
 
 log = logging.getLogger("greenrpc")
 _clock = time.perf_counter
@@ -180,7 +181,8 @@ class Registry:
         self.services: dict[str, dict[str, Method]] = {}
         # What rpc.discover names the API (OpenRPC's info object); set them to describe yours.
         self.title = "greenrpc"
-        self.version = "1.0.0"
+        self.version = VERSION
+        self.started = time.time()  # when serving began (Server.start resets it): the uptime
         # Methods every server answers, found after the registered ones and not listed with them.
         self.builtins: dict[str, Method] = {openrpc.DISCOVER: Method(openrpc.DISCOVER, self.discover)}
 

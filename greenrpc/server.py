@@ -17,7 +17,7 @@ from gevent import socket as gsocket
 from gevent.event import Event
 from gevent.server import StreamServer
 
-from . import http
+from . import http, logs
 from .auth import Auth, guard, peer_certificate
 from .budget import Budget, Holding
 from .connection import Connection
@@ -39,6 +39,7 @@ from .transport import (
     start_tls,
     tls_server_context,
 )
+from .version import VERSION
 from .wire import Lookup, ServerCodec, detect_protocol, gob, goconnect, jsonserver
 
 log = logging.getLogger("greenrpc")
@@ -118,6 +119,7 @@ class Server:
         self.tls = tls
         self.auth = auth
         self.access_log = access_log
+        self.worker: Optional[tuple[int, int]] = None  # (slot, count) in a --workers process
         self.limits = Limits(**limits)
         self.registry = Registry(self.limits.method_timeout)
         if not discovery:
@@ -199,6 +201,7 @@ class Server:
         if self._stream_servers:
             raise RuntimeError("the server is already started")
         self._watcher = Watcher(self.gate)
+        self.registry.started = time.time()
         try:
             for each in (address, *more):
                 sock = listen(each, reuse_port=reuse_port)
@@ -211,19 +214,47 @@ class Server:
             self._close_listeners()
             self._stream_servers = []
             raise
-        log.info("greenrpc serving %d methods on %s", len(self.registry.methods),
-                 ", ".join(self.addresses))
+        self._log_ready()
         return self.address
+
+    def _log_ready(self) -> None:
+        """One line saying the server takes calls: where, what, which greenrpc, which process."""
+        services = sorted(self.registry.services)
+        functions = len(self.registry.methods) - sum(map(len, self.registry.services.values()))
+        served = ", ".join(services + ([f"{functions} functions"] if functions else []))
+        process = f"pid {os.getpid()}, " + (f"worker {self.worker[0]} of {self.worker[1]}"
+                                           if self.worker else "1 process")
+        count = len(self.registry.methods)
+        log.info("greenrpc %s ready on %s: %s (%d method%s); %s", VERSION,
+                 ", ".join(self.addresses), served or "nothing registered", count,
+                 "" if count == 1 else "s", process,
+                 extra={"event": "ready", "version": VERSION, "pid": os.getpid(),
+                        "addresses": ",".join(self.addresses), "services": ",".join(services),
+                        "methods": len(self.registry.methods),
+                        "workers": self.worker[1] if self.worker else 1})
 
     def serve(self, address: Address, *more: Address, handle_signals: bool = True,
               grace: float = DEFAULT_STOP_TIMEOUT, reuse_port: bool = False) -> None:
-        """Serve until stop(), or SIGTERM/SIGINT: the first drains for up to grace seconds."""
+        """Serve until stop(), or SIGTERM/SIGINT: the first drains for up to grace seconds.
+
+        If the program has set up no logging, greenrpc's records go to stderr from INFO up,
+        so the line saying the server is ready (and any failed call) is seen.
+        """
+        if not logging.getLogger().handlers and not log.handlers:
+            logs.configure("info")
         if not _sockets_patched():
             log.warning("sockets are not monkey-patched: a method that blocks stalls every "
                         "connection; call gevent.monkey.patch_all() first")
-        self.start(address, *more, reuse_port=reuse_port)
+        handlers = []
         if handle_signals and threading.current_thread() is threading.main_thread():
-            self._handle_signals(grace)
+            # Before start(), which logs "ready": a signal right after that line drains.
+            handlers = self._handle_signals(grace)
+        try:
+            self.start(address, *more, reuse_port=reuse_port)
+        except BaseException:
+            for handler in handlers:
+                handler.cancel()
+            raise
         self._stopped.wait()
 
     def _close_listeners(self) -> None:
@@ -258,7 +289,7 @@ class Server:
         log.info("stopped: %d requests read, %d replies sent", read, sent)
         self._stopped.set()
 
-    def _handle_signals(self, grace: float) -> None:
+    def _handle_signals(self, grace: float) -> list[Any]:
         def on_signal() -> None:
             if self._stopping:
                 log.warning("second signal: exiting now")
@@ -266,8 +297,8 @@ class Server:
             log.info("signal received: draining for up to %ss", grace)
             gevent.spawn(self.stop, grace)
 
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            gevent.signal_handler(signum, on_signal)
+        return [gevent.signal_handler(signum, on_signal)
+                for signum in (signal.SIGTERM, signal.SIGINT)]
 
     def _tune(self, sock: Any) -> None:
         """Nagle off (whole replies go out at once) and TCP keepalive, by the limits."""

@@ -149,6 +149,7 @@ class Supervisor:
             os.setpgid(0, 0)
             _end_with_parent(self.pid)
             logs.tag_worker(slot)
+            self.server.worker = (slot, self.count)
             # serve() only raises if start() does, so a failure here means nothing was served.
             self.server.serve(*self.addresses, grace=self.grace, reuse_port=True)
             status = 0

@@ -67,7 +67,10 @@ def test_serve_runs_until_sigterm(tmp_path: object) -> None:
     finally:
         output, _ = process.communicate(timeout=15)
     assert process.returncode == 0, output
-    assert "serving" in output
+    ready = (f"greenrpc {greenrpc.__version__} ready on 127.0.0.1:{port}: Arith, Slow (3 methods);"
+             f" pid {process.pid}, 1 process")
+    assert [line for line in output.splitlines() if "ready" in line][0].endswith(ready)
+    assert "connection" not in output  # no access log by default
 
 
 def serve_args(*argv: str) -> Any:
@@ -153,7 +156,7 @@ def test_inspect_lists_services_methods_and_types(address: str,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["inspect", address]) == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"greenrpc 1.0.0 at {address}: 4 services, 9 methods\n")
+    assert out.startswith(f"greenrpc {greenrpc.__version__} at {address}: 4 services, 9 methods\n")
     assert "\nArith\n  Divide(args services.ArithRequest) services.ArithResponse\n" in out
     assert "  Slice(n int) []int\n" in out
     assert "  services.SleepArgs {Ms int, Tag string}\n" in out

@@ -4,16 +4,18 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import time
 import uuid
+from pathlib import Path
 from typing import Iterator
 
 import pytest
 import requests
 
 import greenrpc
-from tests.support import ROOT, run
+from tests.support import ROOT, run, self_signed_certificate
 from tests.test_examples import EXPECTED, free_port, wait_for_port
 
 pytestmark = pytest.mark.docker
@@ -122,3 +124,35 @@ def test_image_is_small(image: str) -> None:
     base = int(docker("image", "inspect", "--format", "{{.Size}}", "python:3.11-slim").stdout)
     print(f"docker: image {size / 1e6:.0f} MB, {(size - base) / 1e6:.1f} MB over the base")
     assert size - base < 25e6  # greenrpc, gevent, ujson, h11, prometheus-client
+
+
+def test_healthcheck_passes_with_tls_on(image: str, tmp_path: Path) -> None:
+    """GREENRPC_TLS_CERT/_KEY alone: the server speaks TLS and the HEALTHCHECK follows it."""
+    certs = tmp_path / "tls"
+    certs.mkdir()
+    cert, _ = self_signed_certificate(certs)
+    os.chmod(certs, 0o755)
+    for name in ("cert.pem", "key.pem"):
+        os.chmod(certs / name, 0o644)  # readable by the image's user, uid 10001
+    port = free_port()
+    address = f"127.0.0.1:{port}"
+    started = docker("run", "-d", "--network", "host", "-v", f"{certs}:/tls:ro",
+                     "-e", f"GREENRPC_LISTEN={address}", "-e", "GREENRPC_TLS_CERT=/tls/cert.pem",
+                     "-e", "GREENRPC_TLS_KEY=/tls/key.pem", image)
+    assert started.returncode == 0, started.stderr
+    container_id = started.stdout.strip()
+    try:
+        wait_for_port(port, timeout=30)
+        context = ssl.create_default_context(cafile=str(cert))
+        with greenrpc.dial(address, tls=context) as client:
+            assert client.call("Arith.Multiply", {"A": 7, "B": 8}) == {"Pro": 56}
+        deadline = time.monotonic() + 40
+        status = ""
+        while time.monotonic() < deadline and status != "healthy":
+            time.sleep(0.5)
+            status = docker("inspect", "--format", "{{.State.Health.Status}}",
+                            container_id).stdout.strip()
+        assert status == "healthy", docker("inspect", "--format", "{{json .State.Health}}",
+                                           container_id).stdout
+    finally:
+        docker("rm", "-f", container_id)

@@ -1,16 +1,18 @@
 """greenrpc.health: what container health checks and probes run."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import gevent
 import pytest
 
 import greenrpc
-from greenrpc import health
+from greenrpc import health, tls_server_context
 from tests import services
-from tests.support import ROOT
+from tests.support import ROOT, self_signed_certificate
 from tests.test_examples import free_port
 
 
@@ -49,3 +51,45 @@ def test_module_exit_status() -> None:
     down = subprocess.run([sys.executable, "-m", "greenrpc.health", address], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
     assert down.returncode == 1 and down.stderr
+
+
+def test_health_speaks_tls_as_asked_or_as_the_server_is_configured(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cert, key = self_signed_certificate(tmp_path)
+    (tmp_path / "other").mkdir()
+    other_cert, _ = self_signed_certificate(tmp_path / "other")
+    server = services.make_server(tls=tls_server_context(str(cert), str(key)))
+    address = server.start("127.0.0.1:0")
+    for name in ("GREENRPC_TLS", "GREENRPC_TLS_CA", "GREENRPC_TLS_INSECURE", "GREENRPC_TLS_CERT"):
+        monkeypatch.delenv(name, raising=False)
+    try:
+        healthy, why = health.check(address)
+        assert not healthy and "does the server speak TLS?" in why
+        assert health.check(address, tls=health.tls_check(ca=str(cert))) == (True, "ok")
+        assert health.check(address, tls=health.tls_check(insecure=True)) == (True, "ok")
+        healthy, why = health.check(address, tls=health.tls_check(tls=True))
+        assert not healthy and "CERTIFICATE_VERIFY_FAILED" in why  # system CAs: not trusted
+        monkeypatch.setenv("GREENRPC_TLS_CERT", str(cert))  # the container's own setting
+        assert health.check(address, tls=health.tls_from_environment()) == (True, "ok")
+        monkeypatch.setenv("GREENRPC_TLS_CERT", str(other_cert))  # pinned: another cert fails
+        healthy, why = health.check(address, tls=health.tls_from_environment())
+        assert not healthy and "not GREENRPC_TLS_CERT's" in why
+        monkeypatch.setenv("GREENRPC_TLS_CERT", str(cert))
+        env = dict(os.environ, PYTHONPATH=str(ROOT), GREENRPC_LISTEN=address.replace(
+            "127.0.0.1", "0.0.0.0"))
+        done = subprocess.run([sys.executable, "-m", "greenrpc", "health"], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=60)
+        assert (done.returncode, done.stdout) == (0, "ok\n"), done.stderr
+        env["GREENRPC_TLS_CERT"] = ""
+        done = subprocess.run([sys.executable, "-m", "greenrpc", "health", "--tls-ca", str(cert)],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+        assert (done.returncode, done.stdout) == (0, "ok\n"), done.stderr
+    finally:
+        server.stop(timeout=2)
+    plain = services.make_server()
+    address = plain.start("127.0.0.1:0")
+    try:
+        healthy, why = health.check(address, tls=health.tls_check(insecure=True))
+        assert not healthy and "drop --tls" in why
+    finally:
+        plain.stop(timeout=2)

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 import subprocess
 import urllib.error
@@ -16,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 import greenrpc
 from greenrpc.http import MAX_HEAD_SIZE, HeadMeter
+from greenrpc.stats import LATENCY_BUCKETS
 from greenrpc.transport import Transport
 from greenrpc.wire.goconnect import CONNECTED
 from tests import services
@@ -373,3 +376,31 @@ def test_the_http_head_limit_is_exact_over_a_socket(address: str, kind: str) -> 
                     continue
                 status = peer.response()[0]
                 assert status == (200 if allowed else 431), (size, way)
+
+
+def test_debug_page_shows_version_uptime_docstrings_and_buckets_as_buckets() -> None:
+    from examples.arith import Arith
+    server = greenrpc.Server()
+    server.register(Arith())
+    address = server.start("127.0.0.1:0")
+    try:
+        with greenrpc.dial(address) as client:
+            client.call("Arith.Multiply", {"A": 7, "B": 8})
+        _, _, page = exchange(address, request(b"", path="/debug/rpc", method="GET"))
+        html = page.decode()
+        assert re.search(rf"greenrpc {re.escape(greenrpc.__version__)}, pid {os.getpid()}, "
+                         r"up \d+s\.", html), html
+        assert "Multiply(arith.Args, *arith.Product) error<br><small class=\"doc\">Return A*B." \
+            in html
+        assert "p99 at most" not in html and "bucket</td>" in html
+        assert re.search(r"<td align=center>&le; [\d.]+ ms bucket</td>", html)
+        _, _, data = exchange(address, request(b"", path="/debug/rpc?format=json", method="GET"))
+        document = json.loads(data)
+        assert document["greenrpc"] == greenrpc.__version__ and document["pid"] == os.getpid()
+        assert 0 <= document["uptime_seconds"] < 60
+        multiply = document["services"][0]["methods"][1]
+        assert multiply["doc"] == "Return A*B."
+        latency = multiply["latency"]
+        assert latency["count"] == 1 and latency["p99_bucket_le_seconds"] in LATENCY_BUCKETS
+    finally:
+        server.stop(timeout=2)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import re
+import signal
+import subprocess
 import sys
 import time
 from typing import Any, Callable, Iterator
@@ -17,7 +20,7 @@ import requests
 import greenrpc
 from greenrpc.logs import MAX_LOGGED_TEXT, TEXT_FORMAT, JSONFormatter, TextFormatter, clean
 from tests import services
-from tests.support import connect, read_lines
+from tests.support import ROOT, connect, read_lines
 
 
 @pytest.fixture
@@ -199,3 +202,27 @@ def test_a_huge_method_name_writes_a_short_line(address: str, format: str,
     if format == "json":
         assert json.loads(line)["method"].endswith(f"...[{(1 << 20) - MAX_LOGGED_TEXT} more "
                                                    "characters]")
+
+
+def test_serve_says_once_that_it_is_ready_even_with_no_logging_set_up() -> None:
+    program = ("from gevent import monkey; monkey.patch_all()\n"
+               "import greenrpc\nfrom examples.arith import Arith\n"
+               "greenrpc.serve('127.0.0.1:0', Arith())\n")
+    process = subprocess.Popen([sys.executable, "-c", program], cwd=ROOT, text=True,
+                               stderr=subprocess.PIPE, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    try:
+        assert process.stderr is not None
+        first = process.stderr.readline()
+        address = re.search(r"ready on (127\.0\.0\.1:\d+): Arith \(2 methods\); pid (\d+), "
+                            r"1 process$", first)
+        assert address and int(address.group(2)) == process.pid, first
+        assert f"greenrpc {greenrpc.__version__} ready" in first
+        with greenrpc.dial(address.group(1)) as client:
+            client.call("Arith.Multiply", {"A": 7, "B": 8})
+        process.send_signal(signal.SIGTERM)
+        rest = process.communicate(timeout=15)[1]
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+    assert process.returncode == 0 and "connection" not in rest and "ready" not in rest, rest

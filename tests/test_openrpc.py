@@ -93,7 +93,7 @@ def test_document_is_valid_openrpc(catalog: greenrpc.Server) -> None:
         document = client.call("rpc.discover")
     meta_validator().validate(document)
     assert document["openrpc"] == "1.3.2"
-    assert document["info"] == {"title": "Catalog", "version": "1.0.0"}
+    assert document["info"] == {"title": "Catalog", "version": greenrpc.__version__}
     names = [method["name"] for method in document["methods"]]
     assert names == sorted(names) and "rpc.discover" not in names
     assert {"Arith.Multiply", "Calc.v1.Divide", "Catalog.Find", "Slow.Sleep"} <= set(names)

@@ -1,4 +1,4 @@
-"""The client examples README.md shows run as shown, against a real server, each unpatched
+"""The client examples docs/calling.md shows run as shown, against a real server, each unpatched
 except the gevent one (which patches itself, as every gevent program does)."""
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ def test_the_example_runs(example: str) -> None:
 
 
 def test_readme_shows_the_examples_as_they_are() -> None:
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "calling.md").read_text()
     for example in EXAMPLES:
         code = (ROOT / "examples" / example).read_text()
         body = code.split('"""', 2)[2].strip()  # the program without its docstring
-        assert body in readme, f"README.md does not show examples/{example} as it is"
+        assert body in readme, f"docs/calling.md does not show examples/{example} as it is"

@@ -82,7 +82,7 @@ def test_go_client_captures_get_go_server_replies(capture: dict[str, Any]) -> No
 
 
 EDGE_CASES = vectors("gob_server_edge_cases.json")
-# Where we answer differently from Go on purpose (README.md, "Gob and Go's HTTP transport").
+# Where we answer differently from Go on purpose (docs/go.md, "Gob and Go's HTTP transport").
 EDGE_DEVIATIONS = {
     # Go names the Go package of the argument type; we name the Python module.
     "body_is_int_singleton": "gob: type mismatch in decoder: want struct type "

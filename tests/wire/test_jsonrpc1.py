@@ -16,7 +16,7 @@ from tests import services
 from tests.support import ROOT, vectors
 
 EDGE_CASES = vectors("jsonrpc_server_edge_cases.json")
-# Where greenrpc answers differently from Go on purpose (each is documented in README.md).
+# Where greenrpc answers differently from Go on purpose (each is documented in docs/go.md).
 DEVIATIONS = {
     # Go sends "result":null for a nil reply, which its own client rejects as a fatal error.
     "result_null_on_success": ['{"id":1,"result":{},"error":null}\n'],
