@@ -58,11 +58,13 @@ backend greenrpc
 """
 
 
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+def wait_until(condition: Callable[[], bool], timeout: float,
+               what: "str | Callable[[], str]") -> None:
+    """Poll condition; what describes the goal, as a callable when it should show the state at the end."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout}s: {what}")
+            raise AssertionError(f"not within {timeout}s: {what() if callable(what) else what}")
         gevent.sleep(0.05)
 
 
@@ -125,10 +127,16 @@ class Cluster:
             replica.stop()
 
     def server_status(self) -> dict[str, str]:
-        """HAProxy's view of each replica: UP, DOWN, or a transition such as "UP 1/2"."""
+        """HAProxy's view of each replica: UP, DOWN, or a transition such as "UP 1/2".
+
+        Empty while the stats socket is not there yet: HAProxy may bind the frontend first.
+        """
         with socket.socket(socket.AF_UNIX) as sock:
             sock.settimeout(5)
-            sock.connect(self.stats)
+            try:
+                sock.connect(self.stats)
+            except (FileNotFoundError, ConnectionRefusedError):
+                return {}
             sock.sendall(b"show stat\n")
             data = b""
             while chunk := sock.recv(65536):
@@ -141,7 +149,12 @@ class Cluster:
                     timeout: float = 15) -> None:
         names = names or [r.name for r in self.replicas]
         wait_until(lambda: all(self.server_status().get(n) == status for n in names), timeout,
-                   f"HAProxy sees {names} {status}: {self.server_status()}")
+                   lambda: f"HAProxy sees {names} {status}: {self.server_status()}; "
+                           f"its log ends: {self.haproxy_log()[-2000:]}")
+
+    def haproxy_log(self) -> str:
+        path = self.directory / "haproxy.log"
+        return path.read_text(errors="replace") if path.exists() else ""
 
     def pids_over_new_connections(self, count: int) -> collections.Counter[int]:
         """Open count connections at once through HAProxy; which replica answered each."""
