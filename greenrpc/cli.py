@@ -84,7 +84,9 @@ EXAMPLES_HEALTH = """examples:
 
 With GREENRPC_TLS_CERT set (the server's own certificate, as in a container serving
 TLS) the check speaks TLS and accepts exactly that certificate. GREENRPC_TLS=1,
-GREENRPC_TLS_CA and GREENRPC_TLS_INSECURE=1 stand for the flags.
+GREENRPC_TLS_CA and GREENRPC_TLS_INSECURE=1 stand for the flags. A server that requires
+client certificates (--tls-client-ca) is checked with one: --tls-client-cert, or
+GREENRPC_HEALTH_CERT (and GREENRPC_HEALTH_KEY).
 """
 EXAMPLES_BENCH = """examples:
   greenrpc bench 127.0.0.1:8096 Arith.Multiply '{"A":7,"B":8}' -c 8 -p 32 -d 5
@@ -333,16 +335,36 @@ def _annotation(value: Any) -> Any:
 
 
 def client_tls(args: argparse.Namespace) -> Any:
-    """What dial(tls=) gets from --tls and --tls-ca."""
-    if args.tls_ca:
-        return ssl.create_default_context(cafile=args.tls_ca)
-    return True if args.tls else None
+    """What dial(tls=) gets from --tls, --tls-ca and --tls-client-cert."""
+    cert, key = args.tls_client_cert, args.tls_client_key
+    if (cert or key) and not (args.tls or args.tls_ca):
+        raise Mistake("a client certificate comes with TLS: add --tls or --tls-ca PEM")
+    if key and not cert:
+        raise Mistake("a client key needs its certificate: add --tls-client-cert PEM")
+    if not (args.tls_ca or cert):
+        return True if args.tls else None
+    try:
+        context = ssl.create_default_context(cafile=args.tls_ca)
+    except (OSError, ssl.SSLError) as err:
+        raise Mistake(f"TLS: cannot read {args.tls_ca}: {err}") from None
+    if cert:
+        try:
+            context.load_cert_chain(cert, key)
+        except (OSError, ssl.SSLError) as err:
+            raise Mistake(f"TLS: cannot read the client certificate {cert}"
+                          f"{' or key ' + key if key else ''}: {err}") from None
+    return context
 
 
 def add_tls_arguments(command: Any) -> None:
     command.add_argument("--tls", action="store_true",
                          help="speak TLS, trusting the system's CAs")
     command.add_argument("--tls-ca", metavar="PEM", help="speak TLS, trusting this certificate")
+    command.add_argument("--tls-client-cert", metavar="PEM",
+                         help="show this client certificate (and its key, if it holds it) to a "
+                              "server that requires one")
+    command.add_argument("--tls-client-key", metavar="PEM",
+                         help="the client certificate's key, if not in its file")
 
 
 def open_client(args: argparse.Namespace) -> Union[Client, ReconnectingClient]:
@@ -446,10 +468,11 @@ def add_inspect(commands: Any) -> None:
 
 def command_health(args: argparse.Namespace) -> int:
     try:
+        client = {"client_cert": args.tls_client_cert, "client_key": args.tls_client_key}
         if args.tls or args.tls_ca or args.tls_insecure:
-            tls = health.tls_check(args.tls, args.tls_ca, args.tls_insecure)
+            tls = health.tls_check(args.tls, args.tls_ca, args.tls_insecure, **client)
         else:
-            tls = health.tls_from_environment()
+            tls = health.tls_from_environment(**client)
         healthy, text = health.check_listen(args.address or "", args.timeout, tls)
     except ValueError as err:
         raise Mistake(str(err)) from None

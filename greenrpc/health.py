@@ -4,7 +4,8 @@ Plain http.client on purpose: slim images have no curl, and a check must not nee
 loop. A server that speaks TLS is checked over TLS: say how to trust it (``--tls``,
 ``--tls-ca``, ``--tls-insecure``), or let the check read the server's own settings: where
 ``GREENRPC_TLS_CERT`` is set (as in a container configured for TLS), the check speaks TLS and
-accepts exactly that certificate.
+accepts exactly that certificate. A server that requires client certificates
+(``--tls-client-ca``) is checked with one: ``--tls-client-cert`` (``GREENRPC_HEALTH_CERT``).
 """
 from __future__ import annotations
 
@@ -43,11 +44,32 @@ def local_address(listen: str) -> str:
 
 
 def tls_check(tls: bool = False, ca: Optional[str] = None, insecure: bool = False,
-              server_cert: Optional[str] = None) -> Optional[TLSCheck]:
+              server_cert: Optional[str] = None, client_cert: Optional[str] = None,
+              client_key: Optional[str] = None) -> Optional[TLSCheck]:
     """The TLS the flags ask for; else the server's own certificate pinned; else None (plain).
 
-    Raises ValueError for a CA or certificate file that cannot be read.
+    client_cert (and client_key, if the key is not in it) is shown to a server that asks for a
+    client certificate. Raises ValueError for a file that cannot be read, or a client
+    certificate without TLS.
     """
+    check = _server_check(tls, ca, insecure, server_cert)
+    if client_cert:
+        if check is None:
+            raise ValueError("a client certificate comes with TLS: add --tls, --tls-ca PEM or "
+                             "--tls-insecure")
+        try:
+            check.context.load_cert_chain(client_cert, client_key)
+        except (OSError, ssl.SSLError) as err:
+            raise ValueError(f"TLS: cannot read the client certificate {client_cert}"
+                             f"{' or key ' + client_key if client_key else ''}: {err}") from None
+    elif client_key:
+        raise ValueError("a client key needs its certificate: add --tls-client-cert PEM")
+    return check
+
+
+def _server_check(tls: bool, ca: Optional[str], insecure: bool,
+                  server_cert: Optional[str]) -> Optional[TLSCheck]:
+    """How the check trusts the server, or None to speak plain HTTP."""
     try:
         if insecure:
             context = ssl.create_default_context()
@@ -68,13 +90,21 @@ def tls_check(tls: bool = False, ca: Optional[str] = None, insecure: bool = Fals
     return None
 
 
-def tls_from_environment() -> Optional[TLSCheck]:
-    """GREENRPC_TLS_INSECURE, GREENRPC_TLS_CA, GREENRPC_TLS, else GREENRPC_TLS_CERT pinned."""
+def tls_from_environment(client_cert: Optional[str] = None,
+                         client_key: Optional[str] = None) -> Optional[TLSCheck]:
+    """GREENRPC_TLS_INSECURE, GREENRPC_TLS_CA, GREENRPC_TLS, else GREENRPC_TLS_CERT pinned;
+    the client certificate given, else GREENRPC_HEALTH_CERT (and GREENRPC_HEALTH_KEY)."""
     env = os.environ
+    if client_cert:
+        client_key = client_key or None
+    else:
+        client_cert = env.get("GREENRPC_HEALTH_CERT") or None
+        client_key = client_key or env.get("GREENRPC_HEALTH_KEY") or None
     return tls_check(tls=env.get("GREENRPC_TLS", "").strip().lower() in _TRUE,
                      ca=env.get("GREENRPC_TLS_CA") or None,
                      insecure=env.get("GREENRPC_TLS_INSECURE", "").strip().lower() in _TRUE,
-                     server_cert=env.get("GREENRPC_TLS_CERT") or None)
+                     server_cert=env.get("GREENRPC_TLS_CERT") or None,
+                     client_cert=client_cert, client_key=client_key)
 
 
 def check(address: str, timeout: float = 2.0, tls: Optional[TLSCheck] = None) -> tuple[bool, str]:
@@ -114,6 +144,8 @@ def check(address: str, timeout: float = 2.0, tls: Optional[TLSCheck] = None) ->
 def _plain_hint(err: ssl.SSLError) -> str:
     if err.reason in ("WRONG_VERSION_NUMBER", "UNEXPECTED_EOF_WHILE_READING", "RECORD_LAYER_FAILURE"):
         return " (does the server speak TLS? drop --tls)"
+    if err.reason and "CERTIFICATE_REQUIRED" in err.reason:
+        return " (the server requires a client certificate: --tls-client-cert PEM)"
     return ""
 
 

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 import greenrpc
-from tests.support import ROOT, run, self_signed_certificate
+from tests.support import ROOT, client_certificate, run, self_signed_certificate
 from tests.test_examples import EXPECTED, free_port, wait_for_port
 
 pytestmark = pytest.mark.docker
@@ -126,24 +126,35 @@ def test_image_is_small(image: str) -> None:
     assert size - base < 25e6  # greenrpc, gevent, ujson, h11, prometheus-client
 
 
-def test_healthcheck_passes_with_tls_on(image: str, tmp_path: Path) -> None:
-    """GREENRPC_TLS_CERT/_KEY alone: the server speaks TLS and the HEALTHCHECK follows it."""
+@pytest.mark.parametrize("client_certificates", [False, True], ids=["tls", "client-certificates"])
+def test_healthcheck_passes_with_tls_on(image: str, tmp_path: Path,
+                                        client_certificates: bool) -> None:
+    """GREENRPC_TLS_CERT/_KEY alone: the server speaks TLS and the HEALTHCHECK follows it. With
+    GREENRPC_TLS_CLIENT_CA too, GREENRPC_HEALTH_CERT/_KEY give the check its certificate."""
     certs = tmp_path / "tls"
     certs.mkdir()
     cert, _ = self_signed_certificate(certs)
-    os.chmod(certs, 0o755)
-    for name in ("cert.pem", "key.pem"):
-        os.chmod(certs / name, 0o644)  # readable by the image's user, uid 10001
+    settings = {"GREENRPC_TLS_CERT": "/tls/cert.pem", "GREENRPC_TLS_KEY": "/tls/key.pem"}
+    context = ssl.create_default_context(cafile=str(cert))
+    if client_certificates:
+        (certs / "ca").mkdir()
+        ca = self_signed_certificate(certs / "ca")
+        client_certificate(certs, ca, "probe")
+        context.load_cert_chain(*client_certificate(tmp_path, ca, "caller"))
+        settings.update(GREENRPC_TLS_CLIENT_CA="/tls/ca/cert.pem",
+                        GREENRPC_HEALTH_CERT="/tls/probe.pem",
+                        GREENRPC_HEALTH_KEY="/tls/probe-key.pem")
+    for path in [certs, *certs.rglob("*")]:
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)  # readable by the image's uid 10001
     port = free_port()
     address = f"127.0.0.1:{port}"
+    environment = [arg for name, value in settings.items() for arg in ("-e", f"{name}={value}")]
     started = docker("run", "-d", "--network", "host", "-v", f"{certs}:/tls:ro",
-                     "-e", f"GREENRPC_LISTEN={address}", "-e", "GREENRPC_TLS_CERT=/tls/cert.pem",
-                     "-e", "GREENRPC_TLS_KEY=/tls/key.pem", image)
+                     "-e", f"GREENRPC_LISTEN={address}", *environment, image)
     assert started.returncode == 0, started.stderr
     container_id = started.stdout.strip()
     try:
         wait_for_port(port, timeout=30)
-        context = ssl.create_default_context(cafile=str(cert))
         with greenrpc.dial(address, tls=context) as client:
             assert client.call("Arith.Multiply", {"A": 7, "B": 8}) == {"Pro": 56}
         deadline = time.monotonic() + 40

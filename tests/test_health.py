@@ -12,7 +12,7 @@ import pytest
 import greenrpc
 from greenrpc import health, tls_server_context
 from tests import services
-from tests.support import ROOT, self_signed_certificate
+from tests.support import ROOT, client_certificate, self_signed_certificate
 from tests.test_examples import free_port
 
 
@@ -93,3 +93,48 @@ def test_health_speaks_tls_as_asked_or_as_the_server_is_configured(
         assert not healthy and "drop --tls" in why
     finally:
         plain.stop(timeout=2)
+
+
+def test_health_and_call_show_a_client_certificate_where_the_server_requires_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cert, key = self_signed_certificate(tmp_path)
+    (tmp_path / "ca").mkdir()
+    ca = self_signed_certificate(tmp_path / "ca")
+    probe_cert, probe_key = client_certificate(tmp_path, ca, "probe")
+    server = services.make_server(tls=tls_server_context(str(cert), str(key), str(ca[0])))
+    address = server.start("127.0.0.1:0")
+    for name in ("GREENRPC_TLS", "GREENRPC_TLS_CA", "GREENRPC_TLS_INSECURE", "GREENRPC_TLS_CERT",
+                 "GREENRPC_HEALTH_CERT", "GREENRPC_HEALTH_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    try:
+        healthy, why = health.check(address, tls=health.tls_check(ca=str(cert)))
+        assert not healthy and "requires a client certificate: --tls-client-cert" in why
+        shown = health.tls_check(ca=str(cert), client_cert=str(probe_cert),
+                                 client_key=str(probe_key))
+        assert health.check(address, tls=shown) == (True, "ok")
+        with pytest.raises(ValueError, match="comes with TLS"):
+            health.tls_check(client_cert=str(probe_cert))
+        # A container: the server's own settings plus the probe's certificate, all from the env.
+        env = dict(os.environ, PYTHONPATH=str(ROOT), GREENRPC_LISTEN=address,
+                   GREENRPC_TLS_CERT=str(cert), GREENRPC_HEALTH_CERT=str(probe_cert),
+                   GREENRPC_HEALTH_KEY=str(probe_key))
+        done = subprocess.run([sys.executable, "-m", "greenrpc", "health"], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=60)
+        assert (done.returncode, done.stdout) == (0, "ok\n"), done.stderr
+        del env["GREENRPC_HEALTH_CERT"], env["GREENRPC_HEALTH_KEY"]
+        done = subprocess.run([sys.executable, "-m", "greenrpc", "health"], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 1 and "--tls-client-cert" in done.stderr, done.stderr
+        call = [sys.executable, "-m", "greenrpc", "call", "--tls-ca", str(cert), address,
+                "Arith.Multiply", '{"A": 7, "B": 8}']
+        done = subprocess.run(call + ["--tls-client-cert", str(probe_cert), "--tls-client-key",
+                                      str(probe_key)],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0 and '"Pro": 56' in done.stdout, done.stderr
+        done = subprocess.run([sys.executable, "-m", "greenrpc", "call", address, "Arith.Multiply",
+                               "{}", "--tls-client-cert", str(probe_cert)],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+        assert (done.returncode, done.stderr) == (
+            2, "greenrpc: a client certificate comes with TLS: add --tls or --tls-ca PEM\n")
+    finally:
+        server.stop(timeout=2)
