@@ -337,10 +337,10 @@ def _annotation(value: Any) -> Any:
 def client_tls(args: argparse.Namespace) -> Any:
     """What dial(tls=) gets from --tls, --tls-ca and --tls-client-cert."""
     cert, key = args.tls_client_cert, args.tls_client_key
-    if (cert or key) and not (args.tls or args.tls_ca):
-        raise Mistake("a client certificate comes with TLS: add --tls or --tls-ca PEM")
     if key and not cert:
         raise Mistake("a client key needs its certificate: add --tls-client-cert PEM")
+    if cert and not (args.tls or args.tls_ca):
+        raise Mistake("a client certificate comes with TLS: add --tls or --tls-ca PEM")
     if not (args.tls_ca or cert):
         return True if args.tls else None
     try:

@@ -9,6 +9,7 @@ accepts exactly that certificate. A server that requires client certificates
 """
 from __future__ import annotations
 
+import dataclasses
 import http.client
 import os
 import ssl
@@ -29,6 +30,7 @@ class TLSCheck:
 
     context: ssl.SSLContext
     pinned: Optional[bytes] = None  # DER of the one certificate accepted (checked after connecting)
+    shows_certificate: bool = False  # a client certificate is loaded into context
 
 
 def local_address(listen: str) -> str:
@@ -62,7 +64,8 @@ def tls_check(tls: bool = False, ca: Optional[str] = None, insecure: bool = Fals
         except (OSError, ssl.SSLError) as err:
             raise ValueError(f"TLS: cannot read the client certificate {client_cert}"
                              f"{' or key ' + client_key if client_key else ''}: {err}") from None
-    elif client_key:
+        return dataclasses.replace(check, shows_certificate=True)
+    if client_key:
         raise ValueError("a client key needs its certificate: add --tls-client-cert PEM")
     return check
 
@@ -95,9 +98,7 @@ def tls_from_environment(client_cert: Optional[str] = None,
     """GREENRPC_TLS_INSECURE, GREENRPC_TLS_CA, GREENRPC_TLS, else GREENRPC_TLS_CERT pinned;
     the client certificate given, else GREENRPC_HEALTH_CERT (and GREENRPC_HEALTH_KEY)."""
     env = os.environ
-    if client_cert:
-        client_key = client_key or None
-    else:
+    if not client_cert:
         client_cert = env.get("GREENRPC_HEALTH_CERT") or None
         client_key = client_key or env.get("GREENRPC_HEALTH_KEY") or None
     return tls_check(tls=env.get("GREENRPC_TLS", "").strip().lower() in _TRUE,
@@ -130,22 +131,36 @@ def check(address: str, timeout: float = 2.0, tls: Optional[TLSCheck] = None) ->
         finally:
             connection.close()
     except ssl.SSLError as err:
-        return False, f"TLS: {err.reason or err}" + _plain_hint(err)
+        return False, f"TLS: {err.reason or err}" + _tls_hint(err, tls)
     except (OSError, ValueError, http.client.HTTPException) as err:
-        hint = " (does the server speak TLS? try --tls-insecure or --tls-ca)" \
-            if tls is None and isinstance(err, (ConnectionResetError, http.client.HTTPException)) \
-            else ""
+        hung_up = isinstance(err, (ConnectionResetError, BrokenPipeError,
+                                   http.client.HTTPException))
+        hint = _hang_up_hint(tls) if hung_up else ""
         return False, (getattr(err, "strerror", None) or str(err) or type(err).__name__) + hint
     if answer.status != 200:
         return False, f"{answer.status} {text}"
     return True, text
 
 
-def _plain_hint(err: ssl.SSLError) -> str:
-    if err.reason in ("WRONG_VERSION_NUMBER", "UNEXPECTED_EOF_WHILE_READING", "RECORD_LAYER_FAILURE"):
-        return " (does the server speak TLS? drop --tls)"
-    if err.reason and "CERTIFICATE_REQUIRED" in err.reason:
+def _hang_up_hint(tls: Optional[TLSCheck]) -> str:
+    if tls is None:
+        return " (does the server speak TLS? try --tls-insecure or --tls-ca)"
+    if not tls.shows_certificate:
+        return " (does the server require a client certificate? --tls-client-cert PEM)"
+    return ""
+
+
+def _tls_hint(err: ssl.SSLError, tls: Optional[TLSCheck]) -> str:
+    needs_certificate = tls is not None and not tls.shows_certificate
+    if err.reason and "CERTIFICATE_REQUIRED" in err.reason and needs_certificate:
         return " (the server requires a client certificate: --tls-client-cert PEM)"
+    if err.reason in ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE"):
+        return " (does the server speak TLS? drop --tls)"
+    if isinstance(err, ssl.SSLEOFError) or err.reason == "UNEXPECTED_EOF_WHILE_READING":
+        # A plain server hangs up on a handshake; so does TLS 1.3 without a client certificate.
+        return " (does the server speak TLS? drop --tls" + (
+            "; does it require a client certificate? --tls-client-cert PEM)"
+            if needs_certificate else ")")
     return ""
 
 

@@ -60,6 +60,9 @@ def connection_hint(err: BaseException, args: Any) -> str:
             "WRONG_VERSION_NUMBER", "UNEXPECTED_EOF", "EOF occurred", "RECORD_LAYER",
             "record layer", "wrong version")):
         return "the server does not seem to speak TLS: drop --tls/--tls-ca"
+    shows_certificate = bool(getattr(args, "tls_client_cert", None))
+    if "CERTIFICATE_REQUIRED" in text and not shows_certificate:
+        return "the server requires a client certificate: add --tls-client-cert PEM"
     if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
         return "the server's certificate is not trusted: pass its CA with --tls-ca PEM"
     if "HTTP/" in text or "answered HTTP" in text:
@@ -81,6 +84,9 @@ def connection_hint(err: BaseException, args: Any) -> str:
         return "is the server running, and listening on that address?"
     if any(word in text for word in ("closed", "reset", "EOF", "Connection reset")):
         hints = [] if tls else ["--tls (or --tls-ca PEM) if it serves TLS"]
+        # TLS 1.3 refuses a missing client certificate after the handshake: a closed connection.
+        hints += ["--tls-client-cert PEM if it requires client certificates"] \
+            if tls and not shows_certificate else []
         hints += [] if http else ["--http for Go's rpc.HandleHTTP"]
         hints += [] if codec == "gob" else ["--codec gob for Go's gob servers"]
         return ("the server closed the connection without a reply; "

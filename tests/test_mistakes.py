@@ -78,6 +78,11 @@ CASES = [
          "hint: the server does not seem to speak TLS: drop --tls", 2),
     Case("plain client, TLS server", "call {tls} Arith.Multiply",
          "the server closed the connection without a reply; try --tls", 2),
+    Case("client certificate required, none shown", "call --tls-ca {cert} {mtls} Arith.Multiply",
+         "--tls-client-cert PEM", 2),  # TLS 1.3: an alert or a hang-up, as the reads fall
+    Case("client certificate without TLS",
+         "call --tls-client-cert {cert} {plain} Arith.Multiply",
+         "a client certificate comes with TLS: add --tls or --tls-ca PEM", 2),
     Case("certificate not trusted", "call --tls {tls} Arith.Multiply",
          "certificate verify failed: self-signed certificate ... \n  hint: the server's "
          "certificate is not trusted: pass its CA with --tls-ca", 2),
@@ -105,12 +110,15 @@ def places(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
     plain = services.make_server()
     plain.register(mistaken.Loose())
     secure = services.make_server(tls=tls_server_context(str(cert), str(key)))
+    # Client certificates required, signed by cert (a CA of itself).
+    mutual = services.make_server(tls=tls_server_context(str(cert), str(key), str(cert)))
     taken = socket.socket()
     taken.bind(("127.0.0.1", 0))
     taken.listen()
     go = go_peer("gobserver")
     try:
         yield {"plain": plain.start("127.0.0.1:0"), "tls": secure.start("127.0.0.1:0"),
+               "mtls": mutual.start("127.0.0.1:0"),
                "cert": str(cert), "gogob": go.addresses[0], "gohttp": go.addresses[1],
                "taken": "127.0.0.1:%d" % taken.getsockname()[1],
                "refused": f"127.0.0.1:{free_port()}"}
@@ -119,6 +127,7 @@ def places(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
         taken.close()
         plain.stop(timeout=1)
         secure.stop(timeout=1)
+        mutual.stop(timeout=1)
 
 
 def greenrpc_command(argv: list[str], env: Optional[dict[str, str]] = None,
