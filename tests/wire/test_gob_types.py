@@ -85,7 +85,15 @@ def test_any_definition_or_garbage_reads_as_before(data: st.DataObject) -> None:
         mutated[at] = data.draw(st.integers(0, 255))
     cut = data.draw(st.integers(0, len(mutated)))
     payload = bytes(mutated[:cut]) + data.draw(st.binary(max_size=8))
-    assert outcome(direct, payload) == outcome(generic, payload)
+    before = outcome(generic, payload)
+    try:
+        now = outcome(direct, payload)
+    except ProtocolError as err:
+        # A mutated field count past the cap is refused before any field is read; the generic
+        # reader ran out of bytes instead (these payloads are far shorter than the cap).
+        assert "fields (more than" in str(err) and before[0] != "ok", (err, before)
+        return
+    assert now == before
 
 
 def test_random_bytes_read_as_before() -> None:
