@@ -91,10 +91,11 @@ def test_a_client_of_one_hub_refuses_another_threads_call_at_once(address: str) 
         with pytest.raises(RuntimeError, match="belongs to the gevent hub of another thread"):
             pool.apply(client.call, ("Arith.Multiply", {"A": 1, "B": 2}))
         assert time.monotonic() - started < 1
-        call = client.go("Arith.Multiply", {"A": 3, "B": 4})
+        # Slow enough to be pending when the thread waits (a ready result is simply returned).
+        call = client.go("Slow.Sleep", {"Ms": 2000, "Tag": "mine"})
         with pytest.raises(RuntimeError, match="another thread"):
             pool.apply(call.get)
-        assert call.get(timeout=5)["Pro"] == 12  # its own greenlets still can
+        assert call.get(timeout=10) == "mine"  # its own greenlets still can
         pool.apply(client.close)  # closing is allowed from anywhere: it is handed to the hub
         assert client.closed
         with pytest.raises(greenrpc.ConnectionClosed, match="client closed"):
