@@ -10,6 +10,7 @@ import dataclasses
 import importlib
 import inspect
 import os
+import signal
 import ssl
 import sys
 from typing import Any, Callable, Optional, Sequence, Union
@@ -672,12 +673,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     SystemExit with the message); Ctrl-C is "interrupted" and 130. Argument errors are
     argparse's (status 2).
     """
-    # Ctrl-C raises KeyboardInterrupt in whichever greenlet runs; gevent's hub would print it
-    # as a crash before passing it on to the main greenlet, where it is handled below.
+    # Until the handler below is in place, Ctrl-C raises KeyboardInterrupt in whichever
+    # greenlet runs; gevent's hub would print it as a crash before passing it on to the main
+    # greenlet, where it is handled below.
     hub = gevent.get_hub()
     hub.NOT_ERROR = (*hub.NOT_ERROR, KeyboardInterrupt)
+    interrupt = None
     try:
         args = parser().parse_args(argv)
+        if args.command != "serve":  # serve drains on SIGINT instead (Server.serve)
+            # Raised where the main greenlet waits, never inside a destructor or a callback
+            # that would swallow it and leave the command waiting out its timeout.
+            interrupt = gevent.signal_handler(signal.SIGINT, gevent.kill, gevent.getcurrent(),
+                                              KeyboardInterrupt)
         return int(args.run(args))
     except Mistake as err:
         print(f"greenrpc: {err}", file=sys.stderr)
@@ -685,6 +693,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("greenrpc: interrupted", file=sys.stderr)
         return mistakes.INTERRUPTED
+    finally:
+        if interrupt is not None:
+            interrupt.cancel()
 
 
 if __name__ == "__main__":
