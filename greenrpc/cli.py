@@ -23,6 +23,7 @@ from . import bench, codegen, describe, health, logs, mistakes, tls_server_conte
 from .mistakes import Mistake
 from .openrpc import DISCOVER
 from .schema import plain
+from .transport import load_client_certificate
 from .server import DEFAULT_MAX_CONNECTIONS, DEFAULT_STOP_TIMEOUT
 from .version import VERSION
 
@@ -338,23 +339,19 @@ def _annotation(value: Any) -> Any:
 def client_tls(args: argparse.Namespace) -> Any:
     """What dial(tls=) gets from --tls, --tls-ca and --tls-client-cert."""
     cert, key = args.tls_client_cert, args.tls_client_key
-    if key and not cert:
-        raise Mistake("a client key needs its certificate: add --tls-client-cert PEM")
     if cert and not (args.tls or args.tls_ca):
         raise Mistake("a client certificate comes with TLS: add --tls or --tls-ca PEM")
-    if not (args.tls_ca or cert):
-        return True if args.tls else None
     try:
-        context = ssl.create_default_context(cafile=args.tls_ca)
-    except (OSError, ssl.SSLError) as err:
-        raise Mistake(f"TLS: cannot read {args.tls_ca}: {err}") from None
-    if cert:
+        if not (args.tls_ca or cert or key):
+            return True if args.tls else None
         try:
-            context.load_cert_chain(cert, key)
+            context = ssl.create_default_context(cafile=args.tls_ca)
         except (OSError, ssl.SSLError) as err:
-            raise Mistake(f"TLS: cannot read the client certificate {cert}"
-                          f"{' or key ' + key if key else ''}: {err}") from None
-    return context
+            raise ValueError(f"TLS: cannot read {args.tls_ca}: {err}") from None
+        load_client_certificate(context, cert, key)
+        return context
+    except ValueError as err:
+        raise Mistake(str(err)) from None
 
 
 def add_tls_arguments(command: Any) -> None:

@@ -17,7 +17,7 @@ import sys
 from dataclasses import dataclass
 from typing import Optional
 
-from .transport import parse_address
+from .transport import load_client_certificate, parse_address
 
 DEFAULT_LISTEN = "127.0.0.1:8096"
 _WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
@@ -55,18 +55,11 @@ def tls_check(tls: bool = False, ca: Optional[str] = None, insecure: bool = Fals
     certificate without TLS.
     """
     check = _server_check(tls, ca, insecure, server_cert)
-    if client_cert:
-        if check is None:
-            raise ValueError("a client certificate comes with TLS: add --tls, --tls-ca PEM or "
-                             "--tls-insecure")
-        try:
-            check.context.load_cert_chain(client_cert, client_key)
-        except (OSError, ssl.SSLError) as err:
-            raise ValueError(f"TLS: cannot read the client certificate {client_cert}"
-                             f"{' or key ' + client_key if client_key else ''}: {err}") from None
+    if check is None and (client_cert or client_key):
+        raise ValueError("a client certificate comes with TLS: add --tls, --tls-ca PEM or "
+                         "--tls-insecure")
+    if check is not None and load_client_certificate(check.context, client_cert, client_key):
         return dataclasses.replace(check, shows_certificate=True)
-    if client_key:
-        raise ValueError("a client key needs its certificate: add --tls-client-cert PEM")
     return check
 
 

@@ -90,6 +90,22 @@ def tls_server_context(certfile: str, keyfile: Optional[str] = None,
     return context
 
 
+def load_client_certificate(context: ssl.SSLContext, certfile: Optional[str],
+                            keyfile: Optional[str] = None) -> bool:
+    """Have context show certfile (and keyfile, if the key is not in it) to servers that ask
+    for a client certificate; whether there was one. ValueError says what cannot be read."""
+    if keyfile and not certfile:
+        raise ValueError("a client key needs its certificate: add --tls-client-cert PEM")
+    if not certfile:
+        return False
+    try:
+        context.load_cert_chain(certfile, keyfile)
+    except (OSError, ssl.SSLError) as err:
+        raise ValueError(f"TLS: cannot read the client certificate {certfile}"
+                         f"{' or key ' + keyfile if keyfile else ''}: {err}") from None
+    return True
+
+
 def start_tls(sock: Any, context: ssl.SSLContext, timeout: Optional[float], *,
               server_side: bool, server_hostname: Optional[str] = None) -> Any:
     """Wrap a connected socket in TLS and finish the handshake within timeout seconds.
